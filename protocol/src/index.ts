@@ -1,0 +1,10 @@
+export * from './version.js';
+export * from './ids.js';
+export * from './topics.js';
+export * from './validate.js';
+export * from './schemas/common.js';
+export * from './schemas/status.js';
+export * from './schemas/health.js';
+export * from './schemas/events.js';
+export * from './schemas/config.js';
+export { jsonSchemaOf } from './json-schema.js';

@@ -1,0 +1,49 @@
+import type { z } from 'zod';
+import { TOPICS, type PayloadOf, type TopicKey } from './topics.js';
+import { MAX_PAYLOAD_BYTES } from './version.js';
+
+export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
+
+export type DecodeErrorCode = 'TOO_LARGE' | 'INVALID_JSON' | 'INVALID_SCHEMA' | 'TOPIC_MISMATCH';
+export interface DecodeError {
+  code: DecodeErrorCode;
+  /** readable messages, one per problem, each prefixed by its JSON path */
+  messages: string[];
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
+}
+
+/** Validate an already-parsed value against the schema of a topic. */
+export function validate<K extends TopicKey>(key: K, value: unknown): Result<PayloadOf<K>, DecodeError> {
+  const parsed = TOPICS[key].schema.safeParse(value);
+  if (parsed.success) return { ok: true, value: parsed.data as PayloadOf<K> };
+  return { ok: false, error: { code: 'INVALID_SCHEMA', messages: formatIssues(parsed.error.issues) } };
+}
+
+/** Size check, JSON parse and schema validation of a raw MQTT payload, in that order. */
+export function decodePayload<K extends TopicKey>(key: K, raw: Uint8Array | string): Result<PayloadOf<K>, DecodeError> {
+  const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  if (bytes > MAX_PAYLOAD_BYTES) {
+    return { ok: false, error: { code: 'TOO_LARGE', messages: [`payload of ${bytes} B exceeds ${MAX_PAYLOAD_BYTES} B`] } };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
+  } catch (err) {
+    return { ok: false, error: { code: 'INVALID_JSON', messages: [(err as Error).message] } };
+  }
+  return validate(key, value);
+}
+
+/** Serialize after validating, so an agent can never publish what the server would reject. */
+export function encodePayload<K extends TopicKey>(key: K, value: PayloadOf<K>): string {
+  const checked = validate(key, value);
+  if (!checked.ok) {
+    throw new Error(`refusing to encode an invalid ${key} payload: ${checked.error.messages.join('; ')}`);
+  }
+  const json = JSON.stringify(checked.value);
+  if (Buffer.byteLength(json) > MAX_PAYLOAD_BYTES) throw new Error(`${key} payload exceeds ${MAX_PAYLOAD_BYTES} B`);
+  return json;
+}
