@@ -1,0 +1,56 @@
+import * as ort from 'onnxruntime-node';
+import type { Logger } from 'pino';
+
+export type ExecutionProvider = 'cuda' | 'tensorrt' | 'webgpu' | 'dml' | 'coreml' | 'cpu';
+
+export interface OnnxSessionOptions {
+  /** tried in order; `cpu` is appended when missing so a session always opens */
+  providers: readonly ExecutionProvider[];
+  /** threads for one operator; 2-core boxes want 1 or 2 */
+  intraOpThreads: number;
+  logger?: Logger | undefined;
+}
+
+export interface OpenedSession {
+  session: ort.InferenceSession;
+  /** the provider the session actually runs on */
+  provider: ExecutionProvider;
+  /** providers that failed before this one, with the reason */
+  failures: { provider: ExecutionProvider; reason: string }[];
+}
+
+/**
+ * onnxruntime does not fall back by itself: a list like ['cuda','cpu'] throws when CUDA is
+ * missing. So each provider is tried alone, in order, and every failure is logged with its reason.
+ */
+export async function openOnnxSession(modelPath: string, opts: OnnxSessionOptions): Promise<OpenedSession> {
+  const providers: ExecutionProvider[] = [...opts.providers];
+  if (!providers.includes('cpu')) providers.push('cpu');
+  const failures: OpenedSession['failures'] = [];
+  for (const provider of providers) {
+    try {
+      const session = await ort.InferenceSession.create(modelPath, {
+        executionProviders: [provider],
+        intraOpNumThreads: opts.intraOpThreads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        // spinning worker threads made 2-thread runs 2-3x slower on a busy 2-core box
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+        logSeverityLevel: 3,
+      });
+      if (failures.length > 0) {
+        opts.logger?.warn({ model: modelPath, provider, failures }, 'execution provider fallback');
+      }
+      return { session, provider, failures };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+      failures.push({ provider, reason });
+      opts.logger?.warn({ model: modelPath, provider, reason }, 'execution provider unavailable');
+    }
+  }
+  const detail = failures.map((f) => `${f.provider}: ${f.reason}`).join('; ');
+  throw new Error(`could not open ${modelPath} on any execution provider (${detail})`);
+}
+
+export { ort };

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // tests run the TypeScript sources of the workspaces, never a stale dist/
+    alias: {
+      '@portail/protocol': src('./protocol/src/index.ts'),
+      '@portail/models': src('./models/src/index.ts'),
+    },
+  },
+  test: {
+    include: ['**/src/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**', 'test/e2e/**'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // 2 cores: models and ffmpeg in parallel files only fight each other
+    maxWorkers: 2,
+  },
+});
