@@ -1,0 +1,239 @@
+import { newEventId, PROTOCOL_VERSION, type CameraInfo, type DetectorHealth, type Health, type ModelInfo, type Status } from '@portail/protocol';
+import type { Logger } from 'pino';
+import { FfmpegCamera, type CameraStateChange } from './camera/ffmpeg-camera.js';
+import { LatestFrameQueue } from './camera/latest-frame-queue.js';
+import { cameraUrl } from './config/load.js';
+import type { AgentFileConfig, CameraConfig } from './config/schema.js';
+import { StageLatencies } from './health/latency-stats.js';
+import type { MqttTransport } from './transport/mqtt-transport.js';
+import { AGENT_VERSION } from './version.js';
+import type { Detector, FaceDetection, Frame, PersonDetection } from './vision/types.js';
+
+export interface AgentDetectors {
+  face?: Detector<FaceDetection> | undefined;
+  person?: Detector<PersonDetection> | undefined;
+}
+
+export interface AgentDeps {
+  config: AgentFileConfig;
+  logger: Logger;
+  /** opens the ONNX detectors; injected so the composition root decides which models and providers */
+  openDetectors: () => Promise<AgentDetectors>;
+  /** the MQTT side; built after the detectors so the first status already names the models */
+  openTransport: (onlineStatus: () => Status) => MqttTransport;
+  ffmpegPath?: string;
+}
+
+interface DetectorCounters {
+  kind: 'face' | 'person';
+  detector: Detector<unknown>;
+  framesRun: number;
+  detections: number;
+  detectionsInInterval: number;
+}
+
+interface CameraRuntime {
+  config: CameraConfig;
+  camera: FfmpegCamera;
+  queue: LatestFrameQueue;
+  framesProcessed: number;
+  framesProcessedAtLastHealth: number;
+  loop?: Promise<void>;
+}
+
+export interface Agent {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Composition of one edge agent: cameras → detectors → health and events over MQTT. No I/O until start(). */
+export function createAgent(deps: AgentDeps): Agent {
+  const { config, logger } = deps;
+  const latencies = new StageLatencies();
+  const counters: DetectorCounters[] = [];
+  const cameras: CameraRuntime[] = [];
+  let detectors: AgentDetectors = {};
+  let transport: MqttTransport | undefined;
+  let healthTimer: NodeJS.Timeout | undefined;
+  let lastHealthAt = Date.now();
+  let lastCpu = process.cpuUsage();
+  const startedAt = Date.now();
+  let stopping = false;
+  let publishFailures = 0;
+
+  const models = (): ModelInfo[] =>
+    counters.map((c) => ({ name: c.detector.modelName, sha256: c.detector.sha256, provider: c.detector.provider }));
+  const cameraInfos = (): CameraInfo[] =>
+    cameras.map((c) => ({ id: c.config.id, role: c.config.role, state: c.camera.state }));
+  const status = (state: 'online' | 'offline', reason: Status['reason']): Status => ({
+    v: PROTOCOL_VERSION,
+    site: config.site,
+    agent: config.agent,
+    state,
+    reason,
+    ts: new Date().toISOString(),
+    version: AGENT_VERSION,
+    models: models(),
+    cameras: cameraInfos(),
+  });
+
+  function publishSafely(what: string, p: Promise<void> | undefined): void {
+    p?.catch((err: unknown) => {
+      publishFailures++;
+      logger.warn({ err: (err as Error).message, what, publishFailures }, 'publish failed');
+    });
+  }
+
+  function onCameraState(cam: CameraRuntime, change: CameraStateChange): void {
+    logger.info({ camera: cam.config.id, state: change.state, code: change.code, reason: change.reason }, 'camera state');
+    publishSafely(
+      'camera event',
+      transport?.publish('camera', {
+        id: newEventId(),
+        v: PROTOCOL_VERSION,
+        site: config.site,
+        agent: config.agent,
+        camera: cam.config.id,
+        ts: new Date().toISOString(),
+        state: change.state,
+        code: change.code,
+        ...(change.reason ? { reason: change.reason } : {}),
+        ...(change.width ? { width: change.width, height: change.height } : {}),
+      }),
+    );
+    if (!stopping) publishSafely('status', transport?.publish('status', status('online', 'started')));
+  }
+
+  async function runDetector(c: DetectorCounters | undefined, frame: Frame): Promise<void> {
+    if (!c) return;
+    const t0 = performance.now();
+    const found = await c.detector.detect(frame);
+    latencies.record(c.kind, performance.now() - t0);
+    c.framesRun++;
+    c.detections += found.length;
+    c.detectionsInInterval += found.length;
+  }
+
+  async function processLoop(cam: CameraRuntime): Promise<void> {
+    const face = counters.find((c) => c.kind === 'face');
+    const person = counters.find((c) => c.kind === 'person');
+    const wantsFace = cam.config.role !== 'tracking';
+    const wantsPerson = cam.config.role !== 'gate';
+    for (;;) {
+      const frame = await cam.queue.next();
+      if (!frame) return;
+      const t0 = performance.now();
+      try {
+        if (wantsFace) await runDetector(face, frame);
+        if (wantsPerson) await runDetector(person, frame);
+        cam.framesProcessed++;
+        latencies.record('frame', performance.now() - t0);
+        // how old the frame was when its processing ended: what an operator would wait
+        latencies.record('age', Date.now() - frame.tsMs);
+      } catch (err) {
+        // a bad frame must not stop the camera's loop; it is logged and the next frame is taken
+        logger.error({ camera: cam.config.id, err: (err as Error).message }, 'frame processing failed');
+      }
+    }
+  }
+
+  function buildHealth(): Health {
+    const now = Date.now();
+    const elapsedS = Math.max(0.001, (now - lastHealthAt) / 1000);
+    const cpu = process.cpuUsage(lastCpu);
+    lastCpu = process.cpuUsage();
+    lastHealthAt = now;
+    const detectorsHealth: DetectorHealth[] = counters.map((c) => {
+      const d: DetectorHealth = {
+        model: c.detector.modelName,
+        kind: c.kind,
+        provider: c.detector.provider,
+        framesRun: c.framesRun,
+        detections: c.detections,
+        detectionsInInterval: c.detectionsInInterval,
+      };
+      c.detectionsInInterval = 0;
+      return d;
+    });
+    const health: Health = {
+      v: PROTOCOL_VERSION,
+      site: config.site,
+      agent: config.agent,
+      ts: new Date(now).toISOString(),
+      intervalS: Math.round(elapsedS * 100) / 100,
+      uptimeS: Math.round((now - startedAt) / 1000),
+      cameras: cameras.map((c) => {
+        const fps = (c.framesProcessed - c.framesProcessedAtLastHealth) / elapsedS;
+        c.framesProcessedAtLastHealth = c.framesProcessed;
+        return {
+          id: c.config.id,
+          state: c.camera.state,
+          fps: Math.round(fps * 100) / 100,
+          framesIn: c.camera.framesIn,
+          framesProcessed: c.framesProcessed,
+          framesDropped: c.queue.dropped,
+        };
+      }),
+      detectors: detectorsHealth,
+      stages: latencies.drain(),
+      cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (elapsedS * 1000)) * 1000) / 10,
+      rssBytes: process.memoryUsage().rss,
+    };
+    return health;
+  }
+
+  return {
+    async start() {
+      detectors = await deps.openDetectors();
+      if (detectors.face) counters.push({ kind: 'face', detector: detectors.face, framesRun: 0, detections: 0, detectionsInInterval: 0 });
+      if (detectors.person) counters.push({ kind: 'person', detector: detectors.person, framesRun: 0, detections: 0, detectionsInInterval: 0 });
+      for (const camCfg of config.cameras) {
+        const queue = new LatestFrameQueue(1);
+        const rt: CameraRuntime = {
+          config: camCfg,
+          queue,
+          framesProcessed: 0,
+          framesProcessedAtLastHealth: 0,
+          camera: new FfmpegCamera({
+            id: camCfg.id,
+            source: {
+              url: cameraUrl(camCfg),
+              loop: camCfg.loop,
+              maxFps: camCfg.maxFps,
+              width: camCfg.width,
+              height: camCfg.height,
+            },
+            ...(deps.ffmpegPath ? { ffmpegPath: deps.ffmpegPath } : {}),
+            stallTimeoutMs: camCfg.stallTimeoutS * 1000,
+            logger: logger.child({ module: 'camera', camera: camCfg.id }),
+            onFrame: (f) => queue.push(f),
+            onState: (s) => onCameraState(rt, s),
+          }),
+        };
+        cameras.push(rt);
+      }
+      transport = deps.openTransport(() => status('online', 'started'));
+      for (const cam of cameras) {
+        cam.loop = processLoop(cam);
+        cam.camera.start();
+      }
+      lastHealthAt = Date.now();
+      healthTimer = setInterval(() => {
+        publishSafely('health', transport?.publish('health', buildHealth()));
+      }, config.healthIntervalS * 1000);
+      logger.info({ cameras: cameras.length, models: models() }, 'agent started');
+    },
+
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      if (healthTimer) clearInterval(healthTimer);
+      await Promise.all(cameras.map((c) => c.camera.stop()));
+      for (const c of cameras) c.queue.close();
+      await Promise.all(cameras.map((c) => c.loop));
+      await transport?.close(status('offline', 'stopped'));
+      await Promise.all([detectors.face?.close(), detectors.person?.close()]);
+      logger.info('agent stopped');
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { agentFileConfigSchema, type AgentFileConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  readonly code = 'EDGE_ERR_CONFIG';
+}
+
+export interface ConfigOverrides {
+  site?: string | undefined;
+  agent?: string | undefined;
+  mqttUrl?: string | undefined;
+  /** replaces the URL of the first camera (demo and quick checks) */
+  video?: string | undefined;
+  loop?: boolean | undefined;
+}
+
+/** Parse and validate a config object; every problem is reported with its path. */
+export function parseAgentConfig(raw: unknown, overrides: ConfigOverrides = {}, env = process.env): AgentFileConfig {
+  const obj = structuredClone(raw ?? {}) as Record<string, unknown>;
+  if (overrides.site) obj.site = overrides.site;
+  if (overrides.agent) obj.agent = overrides.agent;
+  const mqttUrl = overrides.mqttUrl ?? env.PORTAIL_MQTT_URL;
+  if (mqttUrl) obj.mqtt = { ...((obj.mqtt as object | undefined) ?? {}), url: mqttUrl };
+  if (overrides.video) {
+    const cams = Array.isArray(obj.cameras) ? (obj.cameras as Record<string, unknown>[]) : [];
+    const first = { id: 'cam1', ...(cams[0] ?? {}), url: overrides.video };
+    delete first.urlEnv;
+    if (overrides.loop !== undefined) first.loop = overrides.loop;
+    obj.cameras = [first, ...cams.slice(1)];
+  }
+  const parsed = agentFileConfigSchema.safeParse(obj);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid agent configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+export function loadAgentConfig(path: string | undefined, overrides: ConfigOverrides = {}): AgentFileConfig {
+  let raw: unknown = {};
+  if (path) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read agent configuration ${path}: ${(err as Error).message}`);
+    }
+    try {
+      raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    } catch (err) {
+      throw new ConfigError(`cannot parse agent configuration ${path}: ${(err as Error).message}`);
+    }
+  }
+  return parseAgentConfig(raw, overrides);
+}
+
+/** The camera URL, from the file or from the named environment variable. */
+export function cameraUrl(cam: { url?: string | undefined; urlEnv?: string | undefined; id: string }, env = process.env): string {
+  if (cam.url) return cam.url;
+  const v = cam.urlEnv ? env[cam.urlEnv] : undefined;
+  if (!v) throw new ConfigError(`camera ${cam.id}: environment variable ${cam.urlEnv} is not set`);
+  return v;
+}
