@@ -9,6 +9,8 @@ export default defineConfig({
     alias: {
       '@portail/protocol': src('./protocol/src/index.ts'),
       '@portail/models': src('./models/src/index.ts'),
+      '@portail/control-server': src('./control-server/src/server.ts'),
+      '@portail/edge-agent': src('./edge-agent/src/agent.ts'),
     },
   },
   test: {
