@@ -63,3 +63,8 @@ export const agentFileConfigSchema = z.strictObject({
 
 export type AgentFileConfig = z.infer<typeof agentFileConfigSchema>;
 export type CameraConfig = z.infer<typeof cameraConfigSchema>;
+
+/** JSON Schema of the agent's configuration file, for editors and config/agent.schema.json. */
+export function agentConfigJsonSchema(): unknown {
+  return z.toJSONSchema(agentFileConfigSchema, { io: 'input' });
+}
