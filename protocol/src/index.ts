@@ -8,3 +8,4 @@ export * from './schemas/health.js';
 export * from './schemas/events.js';
 export * from './schemas/config.js';
 export { jsonSchemaOf } from './json-schema.js';
+export * from './credential/index.js';

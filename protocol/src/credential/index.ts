@@ -1,0 +1,2 @@
+export * from './token.js';
+export * from './template-crypto.js';
