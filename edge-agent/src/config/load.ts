@@ -24,7 +24,7 @@ export function parseAgentConfig(raw: unknown, overrides: ConfigOverrides = {}, 
   if (mqttUrl) obj.mqtt = { ...((obj.mqtt as object | undefined) ?? {}), url: mqttUrl };
   if (overrides.video) {
     const cams = Array.isArray(obj.cameras) ? (obj.cameras as Record<string, unknown>[]) : [];
-    const first = { id: 'cam1', ...(cams[0] ?? {}), url: overrides.video };
+    const first: Record<string, unknown> = { id: 'cam1', ...(cams[0] ?? {}), url: overrides.video };
     delete first.urlEnv;
     if (overrides.loop !== undefined) first.loop = overrides.loop;
     obj.cameras = [first, ...cams.slice(1)];
