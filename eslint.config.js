@@ -4,12 +4,12 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'console/dist/**', 'coverage/**', 'test-results/**', '.data/**', '**/*.js', '**/*.mjs', 'docs/**'],
+    ignores: ['console/**', '**/dist/**', '**/node_modules/**', 'console/dist/**', 'coverage/**', 'test-results/**', '.data/**', '**/*.js', '**/*.mjs', 'docs/**'],
   },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.ts', 'scripts/*.ts', 'test/**/*.ts', 'console/*.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['./tsconfig.lint.json'], tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

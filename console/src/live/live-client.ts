@@ -1,0 +1,79 @@
+import { parseServerMessage, type ServerMessage } from './wire.js';
+
+export type ConnectionStatus =
+  { state: 'connecting'; attempt: number } | { state: 'open' } | { state: 'closed'; attempt: number; retryAt: number };
+
+export interface LiveClientOptions {
+  url: string;
+  onMessage: (msg: ServerMessage) => void;
+  onStatus: (status: ConnectionStatus) => void;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** injectable for tests */
+  createSocket?: (url: string) => WebSocket;
+}
+
+export interface LiveClient {
+  close(): void;
+}
+
+/** Delay before reconnect attempt n (1-based): exponential, capped, with ±20 % jitter so consoles spread out. */
+export function backoffDelayMs(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+export function defaultLiveUrl(loc: Location = window.location): string {
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+}
+
+/**
+ * A WebSocket that reconnects by itself. Each connection starts with a `hello` snapshot from the
+ * server, so a reconnect re-syncs the whole view; the attempt counter resets only once hello arrives.
+ */
+export function createLiveClient(opts: LiveClientOptions): LiveClient {
+  const minMs = opts.minDelayMs ?? 500;
+  const maxMs = opts.maxDelayMs ?? 15_000;
+  const make = opts.createSocket ?? ((url: string) => new WebSocket(url));
+  let attempt = 0;
+  let socket: WebSocket | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let stopped = false;
+
+  function connect(): void {
+    if (stopped) return;
+    opts.onStatus({ state: 'connecting', attempt });
+    const ws = make(opts.url);
+    socket = ws;
+    ws.onmessage = (ev: MessageEvent) => {
+      const msg = parseServerMessage(ev.data);
+      if (!msg) return;
+      if (msg.type === 'hello') {
+        attempt = 0;
+        opts.onStatus({ state: 'open' });
+      }
+      opts.onMessage(msg);
+    };
+    ws.onclose = () => {
+      if (socket !== ws) return;
+      socket = null;
+      if (stopped) return;
+      attempt += 1;
+      const delay = backoffDelayMs(attempt, minMs, maxMs);
+      opts.onStatus({ state: 'closed', attempt, retryAt: Date.now() + delay });
+      timer = setTimeout(connect, delay);
+    };
+    // an error is always followed by close, which schedules the retry
+    ws.onerror = () => undefined;
+  }
+
+  connect();
+  return {
+    close() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      socket?.close();
+      socket = null;
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** console/dist next to this workspace; the same depth from src/config and dist/config */
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../../console/dist', import.meta.url));
+
+const portSchema = z.number().int().min(0).max(65_535);
+
+const httpSchema = z.strictObject({
+  host: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('interface the HTTP API, WebSocket and console listen on; loopback by default (no auth yet)'),
+  port: portSchema.default(8080).describe('HTTP port; 0 picks a free port and the bound one is reported'),
+  allowedOrigins: z
+    .array(z.string().url())
+    .default([])
+    .describe('extra browser origins allowed to open /ws (same-origin is always allowed), e.g. a Vite dev server'),
+});
+
+const embeddedMqttSchema = z.strictObject({
+  mode: z.literal('embedded').describe('run an in-process aedes broker (single-machine default)'),
+  host: z.string().min(1).default('127.0.0.1').describe('interface the embedded broker listens on'),
+  port: portSchema.default(1883).describe('MQTT port of the embedded broker; 0 picks a free port'),
+  clientId: z
+    .string()
+    .min(1)
+    .max(64)
+    .default('portail-control-server')
+    .describe('MQTT client id of the ingest subscriber (persistent session)'),
+});
+
+const externalMqttSchema = z
+  .strictObject({
+    mode: z.literal('external').describe('connect to an existing broker (Mosquitto, EMQX, ...)'),
+    url: z
+      .string()
+      .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')
+      .refine((u) => !/\/\/[^/]*@/.test(u), 'must not carry credentials: use username + passwordFile/passwordEnv')
+      .describe('broker URL, without credentials'),
+    username: z.string().min(1).optional().describe('MQTT username'),
+    passwordFile: z.string().min(1).optional().describe('file whose content (trimmed) is the MQTT password'),
+    passwordEnv: z.string().min(1).optional().describe('name of the environment variable holding the MQTT password'),
+    caFile: z.string().min(1).optional().describe('PEM CA bundle to trust for mqtts:// / wss://'),
+    clientId: z
+      .string()
+      .min(1)
+      .max(64)
+      .default('portail-control-server')
+      .describe('MQTT client id of the ingest subscriber (persistent session: the broker queues QoS 1 while away)'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.passwordFile && v.passwordEnv) {
+      ctx.addIssue({ code: 'custom', path: ['passwordEnv'], message: 'set passwordFile or passwordEnv, not both' });
+    }
+    if ((v.passwordFile || v.passwordEnv) && !v.username) {
+      ctx.addIssue({ code: 'custom', path: ['username'], message: 'a password requires a username' });
+    }
+  });
+
+const wsSchema = z.strictObject({
+  pingIntervalMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .default(30_000)
+    .describe('WebSocket ping period; a client that has not answered the previous ping is terminated'),
+  maxBufferedBytes: z
+    .number()
+    .int()
+    .min(16 * 1024)
+    .default(1024 * 1024)
+    .describe('per-client send buffer bound in bytes; a slower client is dropped instead of growing memory'),
+  helloEvents: z.number().int().min(0).max(500).default(50).describe('latest events sent in the hello snapshot'),
+});
+
+export const configSchema = z.strictObject({
+  configVersion: z.literal(1).default(1).describe('version of this configuration format'),
+  dataDir: z.string().min(1).default('.data/control-server').describe('directory of portail.sqlite (created)'),
+  http: httpSchema.prefault({}).describe('HTTP API, WebSocket and console'),
+  mqtt: z
+    .discriminatedUnion('mode', [embeddedMqttSchema, externalMqttSchema])
+    .prefault({ mode: 'embedded' })
+    .describe('embedded aedes broker or an external broker by URL'),
+  ws: wsSchema.prefault({}).describe('live push to the console'),
+  consoleDir: z
+    .string()
+    .min(1)
+    .default(DEFAULT_CONSOLE_DIR)
+    .describe('built console (index.html + assets) served at /'),
+  log: z
+    .strictObject({
+      level: z
+        .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info')
+        .describe('pino log level'),
+    })
+    .prefault({})
+    .describe('logging'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type MqttConfig = Config['mqtt'];
+export type ExternalMqttConfig = Extract<MqttConfig, { mode: 'external' }>;
+
+/** JSON Schema of the config file, for editors and a future settings form. */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input' });
+}

@@ -1,0 +1,27 @@
+import type { IngestStats } from '../ingest/ingest-stats.js';
+import type { AgentRepository } from '../repositories/agent-repository.js';
+import type { EventRepository } from '../repositories/event-repository.js';
+import type { LiveBus } from '../services/live-bus.js';
+
+export interface MqttStatus {
+  mode: 'embedded' | 'external';
+  connected: boolean;
+  subscribed: boolean;
+}
+
+/** Everything the HTTP layer reaches, injected: routes never open a database or a socket themselves. */
+export interface HttpDeps {
+  agents: AgentRepository;
+  events: EventRepository;
+  bus: LiveBus;
+  ingestStats(): IngestStats;
+  mqttStatus(): MqttStatus;
+  /** cheap liveness probe of the database */
+  dbOk(): boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: HttpDeps;
+  }
+}

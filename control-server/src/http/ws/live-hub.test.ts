@@ -1,0 +1,88 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createLiveHub, type HubSocket, type LiveHub } from './live-hub.js';
+
+/** Hand-written stand-in for a ws socket: records sends, lets the test set the kernel backlog. */
+class FakeSocket {
+  readyState: number = WebSocket.OPEN;
+  bufferedAmount = 0;
+  sent: string[] = [];
+  pings = 0;
+  terminated = false;
+  private handlers = new Map<string, Array<(...a: unknown[]) => void>>();
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  ping(): void {
+    this.pings += 1;
+  }
+  terminate(): void {
+    this.terminated = true;
+    this.readyState = WebSocket.CLOSED;
+  }
+  close(): void {
+    this.readyState = WebSocket.CLOSED;
+  }
+  on(event: string, fn: (...a: unknown[]) => void): this {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
+    return this;
+  }
+  emit(event: string): void {
+    for (const fn of this.handlers.get(event) ?? []) fn();
+  }
+}
+
+const asHub = (s: FakeSocket): HubSocket => s as unknown as HubSocket;
+const msg = { type: 'health', site: 's', agent: 'a', health: {} } as never;
+
+describe('live hub', () => {
+  let hub: LiveHub | undefined;
+  afterEach(() => hub?.close());
+
+  it('sends the first message then every broadcast, serialised once', () => {
+    hub = createLiveHub({ pingIntervalMs: 60_000, maxBufferedBytes: 1024, logger: pino({ level: 'silent' }) });
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    hub.add(asHub(a), { type: 'hello' });
+    hub.add(asHub(b), { type: 'hello' });
+    hub.broadcast(msg);
+    expect(a.sent.map((s) => (JSON.parse(s) as { type: string }).type)).toEqual(['hello', 'health']);
+    expect(b.sent[1]).toBe(a.sent[1]);
+    expect(hub.stats()).toEqual({ clients: 2, droppedSlow: 0, droppedUnresponsive: 0 });
+  });
+
+  it('drops a client whose send buffer would exceed the bound, and keeps serving the others', () => {
+    hub = createLiveHub({ pingIntervalMs: 60_000, maxBufferedBytes: 1024, logger: pino({ level: 'silent' }) });
+    const slow = new FakeSocket();
+    const fast = new FakeSocket();
+    hub.add(asHub(slow), { type: 'hello' });
+    hub.add(asHub(fast), { type: 'hello' });
+    slow.bufferedAmount = 1000;
+    hub.broadcast(msg);
+    expect(slow.terminated).toBe(true);
+    expect(slow.sent).toHaveLength(1);
+    expect(fast.sent).toHaveLength(2);
+    expect(hub.stats()).toEqual({ clients: 1, droppedSlow: 1, droppedUnresponsive: 0 });
+  });
+
+  it('pings, and terminates a client that missed the previous ping', async () => {
+    hub = createLiveHub({ pingIntervalMs: 1_000, maxBufferedBytes: 1024, logger: pino({ level: 'silent' }) });
+    const alive = new FakeSocket();
+    const dead = new FakeSocket();
+    hub.add(asHub(alive), { type: 'hello' });
+    hub.add(asHub(dead), { type: 'hello' });
+    // wait for two ping rounds; only `alive` answers
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (alive.pings > 0 && alive.pings === dead.pings) alive.emit('pong');
+        if (dead.terminated) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+    });
+    expect(alive.terminated).toBe(false);
+    expect(hub.stats()).toMatchObject({ clients: 1, droppedUnresponsive: 1 });
+  });
+});

@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { agentTopicsFilter } from '@portail/protocol';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { ExternalMqttConfig } from '../config/schema.js';
+import { ControlServerError } from '../infra/errors.js';
+
+export interface MqttSubscriberOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  ca?: Buffer;
+  logger: Logger;
+  /** called synchronously for every message; the PUBACK is sent only after it returns */
+  onMessage: (topic: string, payload: Buffer) => void;
+  /** how long start() waits for the first subscription before returning anyway (and retrying) */
+  startupWaitMs?: number;
+  reconnectPeriodMs?: number;
+}
+
+export interface MqttSubscriber {
+  readonly connected: boolean;
+  /** true once the wildcard subscription has been granted on the current connection */
+  readonly subscribed: boolean;
+  close(): Promise<void>;
+}
+
+/** Credentials of an external broker, read from a file or the environment: never from the config itself. */
+export function resolveExternalCredentials(
+  cfg: ExternalMqttConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): { username?: string; password?: string; ca?: Buffer } {
+  const out: { username?: string; password?: string; ca?: Buffer } = {};
+  if (cfg.username) out.username = cfg.username;
+  if (cfg.passwordFile) {
+    try {
+      out.password = readFileSync(cfg.passwordFile, 'utf8').trim();
+    } catch (err) {
+      throw new ControlServerError(
+        'SERVER_ERR_MQTT_PASSWORD_FILE',
+        `cannot read mqtt.passwordFile ${cfg.passwordFile}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+  if (cfg.passwordEnv) {
+    const v = env[cfg.passwordEnv];
+    if (v === undefined) {
+      throw new ControlServerError(
+        'SERVER_ERR_MQTT_PASSWORD_ENV',
+        `environment variable ${cfg.passwordEnv} is not set`,
+      );
+    }
+    out.password = v;
+  }
+  if (cfg.caFile) {
+    try {
+      out.ca = readFileSync(cfg.caFile);
+    } catch (err) {
+      throw new ControlServerError('SERVER_ERR_MQTT_CA_FILE', `cannot read mqtt.caFile ${cfg.caFile}`, { cause: err });
+    }
+  }
+  return out;
+}
+
+/** Strip any userinfo from a URL before it is logged or reported. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//');
+}
+
+/**
+ * The server's ingest connection, the same in embedded and external mode: a normal MQTT client with a
+ * persistent session subscribed to every agent topic at QoS 1.
+ */
+export async function startMqttSubscriber(opts: MqttSubscriberOptions): Promise<MqttSubscriber> {
+  const log = opts.logger;
+  const filter = agentTopicsFilter();
+  const clientOpts: IClientOptions = {
+    clientId: opts.clientId,
+    // persistent session: an external broker keeps QoS 1 messages for us while we restart
+    clean: false,
+    reconnectPeriod: opts.reconnectPeriodMs ?? 1_000,
+    connectTimeout: 10_000,
+    // we subscribe on every connect ourselves, so a broker that lost the session is covered too
+    resubscribe: false,
+    protocolVersion: 4,
+  };
+  if (opts.username !== undefined) clientOpts.username = opts.username;
+  if (opts.password !== undefined) clientOpts.password = opts.password;
+  if (opts.ca !== undefined) clientOpts.ca = opts.ca;
+
+  const client: MqttClient = mqtt.connect(opts.url, clientOpts);
+  let subscribed = false;
+  let wasConnected = false;
+  let stopping = false;
+
+  // Storing inside handleMessage makes mqtt.js send the PUBACK only once the message is in SQLite.
+  client.handleMessage = (packet, done) => {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    try {
+      opts.onMessage(packet.topic, payload);
+    } catch (err) {
+      // onMessage is meant never to throw; if it does, ack anyway so one message cannot wedge the session
+      log.error({ err, topic: packet.topic }, 'ingest handler threw');
+    }
+    done();
+  };
+
+  let resolveFirst: (() => void) | null = null;
+  const firstSubscription = new Promise<void>((resolve) => {
+    resolveFirst = resolve;
+  });
+
+  client.on('connect', (connack) => {
+    wasConnected = true;
+    log.info({ url: redactUrl(opts.url), sessionPresent: connack.sessionPresent }, 'mqtt connected');
+    client.subscribe(filter, { qos: 1 }, (err, granted) => {
+      if (err) {
+        log.error({ err, filter }, 'mqtt subscribe failed');
+        return;
+      }
+      const refused = granted?.some((g) => g.qos === 128) ?? false;
+      if (refused) {
+        log.error({ filter }, 'mqtt subscription refused by the broker (ACL?)');
+        return;
+      }
+      subscribed = true;
+      log.debug({ filter }, 'mqtt subscribed');
+      resolveFirst?.();
+      resolveFirst = null;
+    });
+  });
+  client.on('close', () => {
+    subscribed = false;
+    if (wasConnected && !stopping) log.warn({ url: redactUrl(opts.url) }, 'mqtt connection lost, reconnecting');
+    wasConnected = false;
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'mqtt client error'));
+
+  const waitMs = opts.startupWaitMs ?? 10_000;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    firstSubscription.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) log.warn({ url: redactUrl(opts.url), waitMs }, 'mqtt not subscribed yet, serving anyway and retrying');
+
+  let closing: Promise<void> | null = null;
+  return {
+    get connected() {
+      return client.connected;
+    },
+    get subscribed() {
+      return subscribed;
+    },
+    close() {
+      // force when offline: there is nothing in flight to wait for, and a graceful end would wait for a broker that is gone
+      stopping = true;
+      closing ??= client.endAsync(!client.connected).then(() => undefined);
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import type { EventTopicKey, PayloadOf } from '@portail/protocol';
+import type { Database } from 'better-sqlite3';
+
+export type EventKind = EventTopicKey;
+export const EVENT_KINDS: readonly EventKind[] = ['access', 'movement', 'camera'];
+
+interface StoredEventBase<K extends EventKind> {
+  id: string;
+  kind: K;
+  site: string;
+  agent: string;
+  camera: string;
+  /** edge time, ISO 8601 UTC with milliseconds */
+  ts: string;
+  /** server time of first receipt */
+  receivedAt: string;
+  payload: PayloadOf<K>;
+}
+export type StoredEvent = { [K in EventKind]: StoredEventBase<K> }[EventKind];
+
+export interface ListEventsQuery {
+  limit: number;
+  kind?: EventKind;
+  /** id of an event: return only events strictly older than it (ts, then id) */
+  before?: string;
+}
+
+export type ListEventsResult = { ok: true; events: StoredEvent[] } | { ok: false; error: 'UNKNOWN_CURSOR' };
+
+export interface EventRepository {
+  /** Idempotent on the event id: `inserted` is false when the id was already stored (outbox replay). */
+  insert<K extends EventKind>(
+    kind: K,
+    payload: PayloadOf<K>,
+    receivedAt: string,
+  ): { inserted: boolean; event: StoredEvent };
+  list(query: ListEventsQuery): ListEventsResult;
+  count(): number;
+}
+
+interface EventRow {
+  id: string;
+  kind: EventKind;
+  site: string;
+  agent: string;
+  camera: string;
+  ts: string;
+  received_at: string;
+  payload: string;
+}
+
+function toEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    kind: row.kind,
+    site: row.site,
+    agent: row.agent,
+    camera: row.camera,
+    ts: row.ts,
+    receivedAt: row.received_at,
+    payload: JSON.parse(row.payload) as never,
+  };
+}
+
+/** ISO strings of any precision compare as text only once normalised to the same shape. */
+export function normaliseTs(ts: string): string {
+  return new Date(ts).toISOString();
+}
+
+export function createEventRepository(db: Database): EventRepository {
+  // prepared once; better-sqlite3 statements are reusable and synchronous
+  const insertStmt = db.prepare<[string, string, string, string, string, string, string, string]>(
+    `INSERT INTO events (id, kind, site, agent, camera, ts, received_at, payload)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO NOTHING`,
+  );
+  const byIdStmt = db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?');
+  const cursorStmt = db.prepare<[string], { ts: string; id: string }>('SELECT ts, id FROM events WHERE id = ?');
+  const latestStmt = db.prepare<[number], EventRow>('SELECT * FROM events ORDER BY ts DESC, id DESC LIMIT ?');
+  const latestKindStmt = db.prepare<[string, number], EventRow>(
+    'SELECT * FROM events WHERE kind = ? ORDER BY ts DESC, id DESC LIMIT ?',
+  );
+  const beforeStmt = db.prepare<[string, string, number], EventRow>(
+    'SELECT * FROM events WHERE (ts, id) < (?, ?) ORDER BY ts DESC, id DESC LIMIT ?',
+  );
+  const beforeKindStmt = db.prepare<[string, string, string, number], EventRow>(
+    'SELECT * FROM events WHERE kind = ? AND (ts, id) < (?, ?) ORDER BY ts DESC, id DESC LIMIT ?',
+  );
+  const countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events');
+
+  return {
+    insert(kind, payload, receivedAt) {
+      const ts = normaliseTs(payload.ts);
+      const info = insertStmt.run(
+        payload.id,
+        kind,
+        payload.site,
+        payload.agent,
+        payload.camera,
+        ts,
+        receivedAt,
+        JSON.stringify(payload),
+      );
+      if (info.changes === 1) {
+        return {
+          inserted: true,
+          event: {
+            id: payload.id,
+            kind,
+            site: payload.site,
+            agent: payload.agent,
+            camera: payload.camera,
+            ts,
+            receivedAt,
+            payload,
+          } as StoredEvent,
+        };
+      }
+      // already stored: report the first copy, which is what the console has seen
+      const row = byIdStmt.get(payload.id);
+      if (!row) throw new Error(`event ${payload.id} neither inserted nor found`);
+      return { inserted: false, event: toEvent(row) };
+    },
+    list({ limit, kind, before }) {
+      let rows: EventRow[];
+      if (before === undefined) {
+        rows = kind ? latestKindStmt.all(kind, limit) : latestStmt.all(limit);
+      } else {
+        const cursor = cursorStmt.get(before);
+        if (!cursor) return { ok: false, error: 'UNKNOWN_CURSOR' };
+        rows = kind
+          ? beforeKindStmt.all(kind, cursor.ts, cursor.id, limit)
+          : beforeStmt.all(cursor.ts, cursor.id, limit);
+      }
+      return { ok: true, events: rows.map(toEvent) };
+    },
+    count() {
+      return countStmt.get()!.n;
+    },
+  };
+}
