@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['console/**', '**/dist/**', '**/node_modules/**', 'console/dist/**', 'coverage/**', 'test-results/**', '.data/**', '**/*.js', '**/*.mjs', 'docs/**'],
+    ignores: ['**/dist/**', '**/node_modules/**', 'console/dist/**', 'coverage/**', 'test-results/**', '.data/**', '**/*.js', '**/*.mjs', 'docs/**'],
   },
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -23,6 +23,11 @@ export default tseslint.config(
     },
   },
   {
+    // the console is a browser app with its own tsconfig (DOM libs, bundler resolution)
+    files: ['console/**/*.{ts,tsx}'],
+    languageOptions: { parserOptions: { project: ['./console/tsconfig.json'], tsconfigRootDir: import.meta.dirname } },
+  },
+  {
     // services never import each other; they share only the protocol and models packages
     files: ['edge-agent/src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/control-server/**', '@portail/control-server'] }] },
@@ -32,7 +37,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/edge-agent/**', '@portail/edge-agent'] }] },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
+    files: ['**/*.test.ts', '**/*.test.tsx', 'test/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

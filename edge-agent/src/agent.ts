@@ -6,6 +6,8 @@ import { cameraUrl } from './config/load.js';
 import type { AgentFileConfig, CameraConfig } from './config/schema.js';
 import { StageLatencies } from './health/latency-stats.js';
 import type { MqttTransport } from './transport/mqtt-transport.js';
+import type { GateVerifier, PassageVerdict } from './verification/gate-verifier.js';
+import type { GateRuntime } from './verification/open-gate.js';
 import { AGENT_VERSION } from './version.js';
 import type { Detector, FaceDetection, Frame, PersonDetection } from './vision/types.js';
 
@@ -19,6 +21,8 @@ export interface AgentDeps {
   logger: Logger;
   /** opens the ONNX detectors; injected so the composition root decides which models and providers */
   openDetectors: () => Promise<AgentDetectors>;
+  /** credentials + 1:1 verification for gate cameras; absent when the site declares no credentials */
+  openGate?: () => Promise<GateRuntime | undefined>;
   /** the MQTT side; built after the detectors so the first status already names the models */
   openTransport: (onlineStatus: () => Status) => MqttTransport;
   ffmpegPath?: string;
@@ -38,6 +42,7 @@ interface CameraRuntime {
   queue: LatestFrameQueue;
   framesProcessed: number;
   framesProcessedAtLastHealth: number;
+  verifier?: GateVerifier | undefined;
   loop?: Promise<void>;
 }
 
@@ -53,6 +58,7 @@ export function createAgent(deps: AgentDeps): Agent {
   const counters: DetectorCounters[] = [];
   const cameras: CameraRuntime[] = [];
   let detectors: AgentDetectors = {};
+  let gate: GateRuntime | undefined;
   let transport: MqttTransport | undefined;
   let healthTimer: NodeJS.Timeout | undefined;
   let lastHealthAt = Date.now();
@@ -104,14 +110,46 @@ export function createAgent(deps: AgentDeps): Agent {
     if (!stopping) publishSafely('status', transport?.publish('status', status('online', 'started')));
   }
 
-  async function runDetector(c: DetectorCounters | undefined, frame: Frame): Promise<void> {
-    if (!c) return;
+  async function runDetector<D>(c: DetectorCounters | undefined, frame: Frame): Promise<D[]> {
+    if (!c) return [];
     const t0 = performance.now();
-    const found = await c.detector.detect(frame);
+    const found = (await c.detector.detect(frame)) as D[];
     latencies.record(c.kind, performance.now() - t0);
     c.framesRun++;
     c.detections += found.length;
     c.detectionsInInterval += found.length;
+    return found;
+  }
+
+  function publishVerdict(cam: CameraRuntime, v: PassageVerdict): void {
+    logger.info({ camera: cam.config.id, passage: v.passageId, decision: v.decision, biometric: v.biometric, detail: v.detail }, 'passage');
+    publishSafely(
+      'access event',
+      transport?.publish('access', {
+        id: newEventId(),
+        v: PROTOCOL_VERSION,
+        site: config.site,
+        agent: config.agent,
+        camera: cam.config.id,
+        ts: new Date().toISOString(),
+        passageId: v.passageId,
+        ...(v.credentialId ? { credentialId: v.credentialId } : {}),
+        decision: v.decision,
+        biometric: v.biometric,
+        ...(v.scores && Object.keys(v.scores).length ? { scores: v.scores } : {}),
+        timingsMs: v.timingsMs,
+        ...(v.modelId ? { modelId: v.modelId } : {}),
+      }),
+    );
+  }
+
+  /** Gate frames: QR credentials read in the frame, then the verifier pairs them with the face in the zone. */
+  async function runGate(cam: CameraRuntime, frame: Frame, faces: FaceDetection[]): Promise<void> {
+    if (!gate || !cam.verifier) return;
+    const t0 = performance.now();
+    const tokens = await gate.qr.read(frame);
+    latencies.record('qr', performance.now() - t0);
+    for (const v of await cam.verifier.processFrame(frame, tokens, faces)) publishVerdict(cam, v);
   }
 
   async function processLoop(cam: CameraRuntime): Promise<void> {
@@ -124,8 +162,9 @@ export function createAgent(deps: AgentDeps): Agent {
       if (!frame) return;
       const t0 = performance.now();
       try {
-        if (wantsFace) await runDetector(face, frame);
-        if (wantsPerson) await runDetector(person, frame);
+        const faces = wantsFace ? await runDetector<FaceDetection>(face, frame) : [];
+        if (wantsFace) await runGate(cam, frame, faces);
+        if (wantsPerson) await runDetector<PersonDetection>(person, frame);
         cam.framesProcessed++;
         latencies.record('frame', performance.now() - t0);
         // how old the frame was when its processing ended: what an operator would wait
@@ -185,6 +224,7 @@ export function createAgent(deps: AgentDeps): Agent {
   return {
     async start() {
       detectors = await deps.openDetectors();
+      gate = await deps.openGate?.();
       if (detectors.face) counters.push({ kind: 'face', detector: detectors.face, framesRun: 0, detections: 0, detectionsInInterval: 0 });
       if (detectors.person) counters.push({ kind: 'person', detector: detectors.person, framesRun: 0, detections: 0, detectionsInInterval: 0 });
       for (const camCfg of config.cameras) {
@@ -194,6 +234,7 @@ export function createAgent(deps: AgentDeps): Agent {
           queue,
           framesProcessed: 0,
           framesProcessedAtLastHealth: 0,
+          verifier: camCfg.role !== 'tracking' ? gate?.newVerifier() : undefined,
           camera: new FfmpegCamera({
             id: camCfg.id,
             source: {
@@ -230,9 +271,9 @@ export function createAgent(deps: AgentDeps): Agent {
       if (healthTimer) clearInterval(healthTimer);
       await Promise.all(cameras.map((c) => c.camera.stop()));
       for (const c of cameras) c.queue.close();
-      await Promise.all(cameras.map((c) => c.loop));
+      await Promise.all(cameras.map((c) => c.loop ?? Promise.resolve()));
       await transport?.close(status('offline', 'stopped'));
-      await Promise.all([detectors.face?.close(), detectors.person?.close()]);
+      await Promise.all([detectors.face?.close(), detectors.person?.close(), gate?.close()]);
       logger.info('agent stopped');
     },
   };

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { createAgent } from './agent.js';
 import { ConfigError, loadAgentConfig } from './config/load.js';
 import { createMqttTransport } from './transport/mqtt-transport.js';
+import { openGate } from './verification/open-gate.js';
 import { openDetectors } from './vision/open-detectors.js';
 
 const USAGE = `portail-agent [--config agent.yaml] [--video <file|rtsp-url>] [--loop] [--site id] [--agent id] [--mqtt-url url] [--log-level info]`;
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
     config,
     logger: agentLogger,
     openDetectors: () => openDetectors(config, agentLogger.child({ module: 'vision' })),
+    openGate: () => openGate(config, agentLogger.child({ module: 'gate' })),
     openTransport: (onlineStatus) =>
       createMqttTransport({
         url: config.mqtt.url,

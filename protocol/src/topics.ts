@@ -94,7 +94,8 @@ export function buildTopic(key: TopicKey, site: string, agent: string): string {
 }
 
 /** Subscription filter for every agent topic of one site (or all sites with `+`). */
-export function agentTopicsFilter(site: string | '+' = '+', agent: string | '+' = '+'): string {
+/** `site` and `agent` are ids, or '+' for any. */
+export function agentTopicsFilter(site = '+', agent = '+'): string {
   if (site !== '+') assertId('site', site);
   if (agent !== '+') assertId('agent', agent);
   return `${TOPIC_ROOT}/${site}/${agent}/#`;

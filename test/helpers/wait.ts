@@ -5,12 +5,12 @@ export async function waitUntil<T>(check: () => T | Promise<T>, what: string, ti
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       lastErr = err;
     }
     if (Date.now() - t0 > timeoutMs) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? ` (last error: ${lastErr instanceof Error ? lastErr.message : JSON.stringify(lastErr)})` : ''}`);
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }

@@ -10,7 +10,7 @@ export interface WsRecorder {
 export async function recordWs(httpUrl: string): Promise<WsRecorder> {
   const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/ws`, { headers: { origin: httpUrl } });
   const messages: Array<Record<string, unknown>> = [];
-  ws.on('message', (data) => messages.push(JSON.parse(String(data)) as Record<string, unknown>));
+  ws.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString('utf8')) as Record<string, unknown>));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);

@@ -21,7 +21,7 @@ export function parseAgentConfig(raw: unknown, overrides: ConfigOverrides = {}, 
   if (overrides.site) obj.site = overrides.site;
   if (overrides.agent) obj.agent = overrides.agent;
   const mqttUrl = overrides.mqttUrl ?? env.PORTAIL_MQTT_URL;
-  if (mqttUrl) obj.mqtt = { ...((obj.mqtt as object | undefined) ?? {}), url: mqttUrl };
+  if (mqttUrl) obj.mqtt = { ...((obj.mqtt) ?? {}), url: mqttUrl };
   if (overrides.video) {
     const cams = Array.isArray(obj.cameras) ? (obj.cameras as Record<string, unknown>[]) : [];
     const first: Record<string, unknown> = { id: 'cam1', ...(cams[0] ?? {}), url: overrides.video };

@@ -58,6 +58,52 @@ export const agentFileConfigSchema = z.strictObject({
       person: { enabled: true, model: 'yolox-nano-416', scoreThreshold: 0.3 },
     }),
   healthIntervalS: z.number().min(1).max(300).default(10).describe('seconds between health messages'),
+  dataDir: z.string().default('.data/agent').describe('folder of the agent database (encrypted templates, revocations)'),
+  credentials: z
+    .strictObject({
+      siteCode: z.number().int().min(0).max(65535).describe('numeric site code carried by this site\'s credentials'),
+      publicKeys: z
+        .array(
+          z
+            .strictObject({
+              keyId: z.number().int().min(0).max(15).describe('signing key id in the token header'),
+              pem: z.string().optional().describe('Ed25519 public key, PEM'),
+              pemFile: z.string().optional().describe('file holding the PEM public key'),
+            })
+            .refine((k) => !k.pem !== !k.pemFile, 'give exactly one of pem or pemFile'),
+        )
+        .min(1)
+        .max(16)
+        .describe('the deployment\'s credential public keys (several during a key rotation)'),
+    })
+    .optional()
+    .describe('credential checking at the gate; absent: the gate cameras only detect faces'),
+  verification: z
+    .strictObject({
+      embedder: z.enum(['faceplugin-fr-feature-512d', 'mobilefacenet-128d', 'mobilefacenet-paddle-128d']).default('faceplugin-fr-feature-512d'),
+      similarityThreshold: z.number().min(-1).max(1).default(0.36).describe('cosine threshold for `confirmed` (npm run calibrate)'),
+      liveness: z.boolean().default(true).describe('run MiniFASNet liveness on the compared face'),
+      livenessThreshold: z.number().min(0).max(1).default(0.5),
+      captureZone: z
+        .tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)])
+        .default([0, 0, 1, 1])
+        .describe('region of the gate frame where the compared face must be: [x, y, w, h] as fractions'),
+      windowMs: z.number().int().min(100).max(5000).default(1000).describe('how long faces are collected after a credential is read'),
+      maxFrames: z.number().int().min(1).max(60).default(8),
+      topK: z.number().int().min(1).max(10).default(2).describe('best-quality frames whose similarities are averaged'),
+      cooldownMs: z.number().int().min(0).max(60000).default(4000).describe('the same card is ignored this long after its verdict'),
+    })
+    .default({
+      embedder: 'faceplugin-fr-feature-512d',
+      similarityThreshold: 0.36,
+      liveness: true,
+      livenessThreshold: 0.5,
+      captureZone: [0, 0, 1, 1],
+      windowMs: 1000,
+      maxFrames: 8,
+      topK: 2,
+      cooldownMs: 4000,
+    }),
   cameras: z.array(cameraConfigSchema).min(1).max(16),
 });
 

@@ -25,7 +25,7 @@ let zxingReady = false;
 export function createZxingQrReader(opts: { tryHarder?: boolean } = {}): QrReader {
   if (!zxingReady) {
     const require = createRequire(import.meta.url);
-    setZXingModuleOverrides({ wasmBinary: readFileSync(require.resolve('zxing-wasm/reader/zxing_reader.wasm')).buffer as ArrayBuffer });
+    setZXingModuleOverrides({ wasmBinary: readFileSync(require.resolve('zxing-wasm/reader/zxing_reader.wasm')).buffer });
     zxingReady = true;
   }
   let scratch: Uint8ClampedArray | undefined;

@@ -4,7 +4,7 @@ import type { QualityReport } from '../vision/face/quality.js';
 import { decidePassage, type FaceObservation } from './decide-passage.js';
 
 const q = (score: number, ok = true): QualityReport =>
-  ({ ok, score, failures: ok ? [] : ['blurred'], faceSizePx: 100, interOcularPx: 40, sharpness: 80, detectionScore: 0.9, yawDeg: 0, pitchDeg: 0, rollDeg: 0 }) as QualityReport;
+  ({ ok, score, failures: ok ? [] : ['blurred'], faceSizePx: 100, interOcularPx: 40, sharpness: 80, detectionScore: 0.9, yawDeg: 0, pitchDeg: 0, rollDeg: 0 });
 const probe = (sim: number): FaceTemplate => ({ modelId: 'm', sha256: 's', dim: 1, vector: Float32Array.of(sim) });
 const obs = (score: number, sim: number, liveness: number | null = 0.9, ok = true): FaceObservation => ({ tMs: 0, quality: q(score, ok), liveness, probe: ok ? probe(sim) : null });
 const simOf = (p: FaceTemplate) => p.vector[0]!;

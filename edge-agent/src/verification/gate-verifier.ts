@@ -136,7 +136,7 @@ export class GateVerifier {
       const face = faceInZone(faces, zone);
       if (face) {
         const analysis = await this.deps.analyse(frame, face);
-        for (const [stage, ms] of Object.entries(analysis.timingsMs)) (a.stageMs[stage] ??= []).push(ms);
+        for (const [stage, ms] of Object.entries(analysis.timingsMs) as [string, number][]) (a.stageMs[stage] ??= []).push(ms);
         a.observations.push({ tMs: t, quality: analysis.quality, liveness: analysis.liveness?.realScore ?? null, probe: analysis.template });
       }
       // a frame without a face in the zone still counts towards the window
