@@ -32,6 +32,18 @@ export interface PersonDetection {
   score: number;
 }
 
+/** Running counters of one detector, for agent health. Times are of the last frame, in ms. */
+export interface DetectorStats {
+  /** frames passed through the model since the detector was created */
+  framesRun: number;
+  /** detections returned since the detector was created (after thresholds and NMS) */
+  detections: number;
+  /** `session.run()` time of the last frame */
+  lastInferenceMs: number;
+  /** resize/pad/normalise time of the last frame */
+  lastPreprocessMs: number;
+}
+
 /** A model-backed detector; constructors do no I/O, `create*` factories open the ONNX session. */
 export interface Detector<D> {
   readonly modelName: string;
@@ -40,4 +52,6 @@ export interface Detector<D> {
   readonly provider: string;
   detect(frame: Frame): Promise<D[]>;
   close(): Promise<void>;
+  /** a snapshot of the running counters */
+  stats(): DetectorStats;
 }
