@@ -94,6 +94,17 @@ describe('GateVerifier: one verdict per passage', () => {
     expect(v[0]!.scores!.similarity).toBeGreaterThan(0.9);
   });
 
+  it('a card held in view longer than the cooldown is still one passage; shown again later, a new one', async () => {
+    const s = setup({ face: null });
+    store = s.store;
+    const { token } = enrol(s.store, null);
+    // 30 frames = 6 s in view with cooldownMs 3 s, then away 4 s, then shown again
+    const first = await passage(s.verifier, token, false, 30);
+    const again = await passage(s.verifier, token, false, 3, 6000 + 4000);
+    expect(first.map((x) => x.decision)).toEqual(['accepted']);
+    expect(again.map((x) => x.decision)).toEqual(['accepted']);
+  });
+
   it("the same credential with another person's face → mismatch", async () => {
     const s = setup({ face: bob });
     store = s.store;

@@ -15,7 +15,7 @@ export interface GateVerifierOptions {
   windowMs: number;
   /** stop collecting earlier once this many frames were seen */
   maxFrames: number;
-  /** the same token is ignored for this long after its verdict (the card is still in view) */
+  /** a token is ignored while it stays in view and for this long after it was last seen */
   cooldownMs: number;
   decision: DecisionOptions;
 }
@@ -92,7 +92,11 @@ export class GateVerifier {
 
     for (const token of tokens) {
       const tokenKey = Buffer.from(token).toString('base64');
-      if (this.cooldown.has(tokenKey) || this.active?.tokenKey === tokenKey) continue;
+      if (this.cooldown.has(tokenKey) || this.active?.tokenKey === tokenKey) {
+        // still in view: the passage lasts as long as the card is shown, plus the cooldown
+        this.cooldown.set(tokenKey, t + this.deps.options.cooldownMs);
+        continue;
+      }
       const t0 = performance.now();
       const verdict = this.deps.checkToken(token);
       const checkMs = performance.now() - t0;
