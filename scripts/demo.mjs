@@ -48,11 +48,13 @@ const mqttPort = await pickPort(Number(process.env.PORTAIL_DEMO_MQTT_PORT ?? 188
 
 mkdirSync(demoDir, { recursive: true });
 const tsNode = [process.execPath, '--conditions=portail-src', '--import', 'tsx'];
+// children get their own process group (detached) so a terminal's Ctrl-C reaches only this
+// script, which then stops the agent first (its offline status reaches the console), then the server
 const logTo = (name) => createWriteStream(join(demoDir, `${name}.log`), { flags: 'a' });
 
 const serverLog = logTo('server');
 const server = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'control-server/src/main.ts'),
-  '--data-dir', demoDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  '--data-dir', demoDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 server.stdout.pipe(serverLog);
 server.stderr.pipe(serverLog);
 server.on('exit', (code) => {
@@ -83,6 +85,8 @@ const agent = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'edge-agent/src/m
   '--config', join(root, 'config', 'demo-agent.yaml'), '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'pipe'],
+  // own process group: Ctrl-C reaches only this script, which stops the agent before the server
+  detached: true,
   env: { ...process.env, PORTAIL_DEMO_GATE_CLIP: gateClip, PORTAIL_DEMO_HALL_CLIP: hallClip },
 });
 agent.stdout.pipe(agentLog);

