@@ -8,7 +8,6 @@
  * the same process, so the overhead ratio (pipeline / pure inference) sees the same machine load.
  * Prints ONE JSON line. Nothing is written to disk.
  */
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { register } from 'node:module';
 import { cpus, loadavg } from 'node:os';
@@ -23,6 +22,7 @@ register(
 );
 
 const { resolveModel } = await import('../models/src/index.js');
+const { probeClip, readClipFrames } = await import('./lib/clip-frames.js');
 const { openOnnxSession, ort } = await import('../edge-agent/src/infra/onnx-session.js');
 const { loadImageAsFrame } = await import('../edge-agent/src/vision/image-frame.js');
 const { planPadToMultiple } = await import('../edge-agent/src/vision/preprocess.js');
@@ -70,26 +70,12 @@ const CLIPS = [
   'face_recognition-short_hamilton_clip.mp4',
 ];
 
-/** Decode a clip to BGR24 frames in memory with ffmpeg (the agent's camera path does the same). */
-function decodeClip(path: string): Frame[] {
-  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', path], {
-    encoding: 'utf8',
-  });
-  if (probe.status !== 0) fail(`ffprobe ${path}: ${probe.stderr}`);
-  const [width, height] = probe.stdout.trim().split(',').map(Number) as [number, number];
-  const out = spawnSync('ffmpeg', ['-v', 'error', '-i', path, '-an', '-f', 'rawvideo', '-pix_fmt', 'bgr24', 'pipe:1'], {
-    maxBuffer: 1 << 30,
-  });
-  if (out.status !== 0) fail(`ffmpeg ${path}: ${out.stderr.toString()}`);
-  const size = width * height * 3;
-  const frames: Frame[] = [];
-  for (let o = 0, seq = 0; o + size <= out.stdout.length; o += size, seq++) {
-    frames.push({ cameraId: path, seq, tsMs: 0, width, height, data: new Uint8Array(out.stdout.buffer, out.stdout.byteOffset + o, size) });
-  }
-  return frames;
+const frames: Frame[] = [];
+for (const clip of CLIPS) {
+  const info = probeClip(resolve(DATA_DIR, 'clips', clip));
+  if (!info.ok) fail(info.error.message);
+  for await (const f of readClipFrames(info.value, { cameraId: clip })) frames.push(f);
 }
-
-const frames: Frame[] = CLIPS.flatMap((c) => decodeClip(resolve(DATA_DIR, 'clips', c)));
 for (const f of readdirSync(resolve(DATA_DIR, 'liveness-samples')).filter((n) => n.endsWith('.jpg'))) {
   frames.push(await loadImageAsFrame(resolve(DATA_DIR, 'liveness-samples', f), f));
 }
@@ -130,8 +116,17 @@ function yunetInput(f: Frame) {
   if (!yunetInputs.has(key)) yunetInputs.set(key, new ort.Tensor('float32', noise(3 * w * h), [1, 3, h, w]));
   return yunetInputs.get(key)!;
 }
-const livenessInput = new ort.Tensor('float32', noise(3 * LIVENESS_INPUT_PX ** 2), [1, 3, LIVENESS_INPUT_PX, LIVENESS_INPUT_PX]);
-const embedInput = new ort.Tensor('float32', noise(3 * 112 * 112).map((v) => (v - 127.5) / 128), [1, 3, 112, 112]);
+const livenessInput = new ort.Tensor('float32', noise(3 * LIVENESS_INPUT_PX ** 2), [
+  1,
+  3,
+  LIVENESS_INPUT_PX,
+  LIVENESS_INPUT_PX,
+]);
+const embedInput = new ort.Tensor(
+  'float32',
+  noise(3 * 112 * 112).map((v) => (v - 127.5) / 128),
+  [1, 3, 112, 112],
+);
 
 async function pureRun(f: Frame) {
   const t0 = performance.now();
@@ -168,7 +163,10 @@ for (let i = 0; done < passages; i++) {
   const faces = await detector.detect(frame);
   const t1 = performance.now();
   // the capture zone's face: the largest
-  const face = faces.reduce<(typeof faces)[number] | undefined>((b, f) => (!b || f.box.w * f.box.h > b.box.w * b.box.h ? f : b), undefined);
+  const face = faces.reduce<(typeof faces)[number] | undefined>(
+    (b, f) => (!b || f.box.w * f.box.h > b.box.w * b.box.h ? f : b),
+    undefined,
+  );
   if (!face) {
     if (i < frames.length) framesWithoutFace++;
     if (i > 10 * frames.length && done <= 0) fail('no faces found in the frames');
@@ -225,7 +223,10 @@ process.stdout.write(
     denormalsAsZero,
     passageMs: stats(pipelineMs),
     stageMs: Object.fromEntries(Object.entries(stage).map(([k, v]) => [k, stats(v)])),
-    pureSessionRunMs: { ...stats(pureMs), ...Object.fromEntries(Object.entries(pureStage).map(([k, v]) => [k, stats(v)])) },
+    pureSessionRunMs: {
+      ...stats(pureMs),
+      ...Object.fromEntries(Object.entries(pureStage).map(([k, v]) => [k, stats(v)])),
+    },
     overheadRatio: r3(median(pipelineMs) / median(pureMs)),
     overheadRatioP95: r3(quantile(pipelineMs, 0.95) / quantile(pureMs, 0.95)),
     qualityOkShare: r3(qualityOk / pipelineMs.length),

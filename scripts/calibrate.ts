@@ -18,9 +18,8 @@ register(
   'data:text/javascript,export async function resolve(s,c,n){return n(s,{...c,conditions:[...c.conditions,"portail-src"]})}',
 );
 
-const { embedImages, parsePairsTsv, parseScoresTsv, scorePairs } = await import(
-  '../edge-agent/src/vision/face/eval/pair-scoring.js'
-);
+const { embedImages, parsePairsTsv, parseScoresTsv, scorePairs } =
+  await import('../edge-agent/src/vision/face/eval/pair-scoring.js');
 const { bestAccuracyThreshold, tarAtFar } = await import('../edge-agent/src/vision/face/eval/verification-metrics.js');
 type ScoredPair = import('../edge-agent/src/vision/face/eval/verification-metrics.js').ScoredPair;
 
@@ -55,7 +54,8 @@ if (values.scores) {
   source = { scores: values.scores };
 } else if (values.pairs && values.images) {
   const { createYunetDetector, YUNET_MODEL } = await import('../edge-agent/src/vision/face/yunet-detector.js');
-  const { createEmbedder, DEFAULT_EMBEDDER, isEmbedderModelId } = await import('../edge-agent/src/vision/face/embed.js');
+  const { createEmbedder, DEFAULT_EMBEDDER, isEmbedderModelId } =
+    await import('../edge-agent/src/vision/face/embed.js');
   const embedderId = values.embedder ?? DEFAULT_EMBEDDER;
   if (!isEmbedderModelId(embedderId)) fail(`unknown embedder ${embedderId}`);
   const threads = values.threads ? Number(values.threads) : 1;
@@ -80,7 +80,9 @@ if (values.scores) {
     pairsWithMissingFace: scored.pairsWithMissingFace,
   };
 } else {
-  fail('usage: calibrate.ts (--pairs <pairs.tsv> --images <dir> [--embedder <id>] | --scores <scores.tsv>) [--far 1e-3,1e-2] --json');
+  fail(
+    'usage: calibrate.ts (--pairs <pairs.tsv> --images <dir> [--embedder <id>] | --scores <scores.tsv>) [--far 1e-3,1e-2] --json',
+  );
 }
 
 const genuine = pairs.filter((p) => p.same).length;

@@ -24,12 +24,10 @@ register(
 const { createYunetDetector, YUNET_MODEL } = await import('../edge-agent/src/vision/face/yunet-detector.js');
 const { createEmbedder, DEFAULT_EMBEDDER, isEmbedderModelId } = await import('../edge-agent/src/vision/face/embed.js');
 const { dequantiseTemplate, quantiseTemplate } = await import('../edge-agent/src/vision/face/embed-template.js');
-const { embedImages, median, parsePairsTsv, quantile, scorePairs } = await import(
-  '../edge-agent/src/vision/face/eval/pair-scoring.js'
-);
-const { bestAccuracyThreshold, leaveOneFoldOutAccuracy, tarAtFar } = await import(
-  '../edge-agent/src/vision/face/eval/verification-metrics.js'
-);
+const { embedImages, median, parsePairsTsv, quantile, scorePairs } =
+  await import('../edge-agent/src/vision/face/eval/pair-scoring.js');
+const { bestAccuracyThreshold, leaveOneFoldOutAccuracy, tarAtFar } =
+  await import('../edge-agent/src/vision/face/eval/verification-metrics.js');
 type ScoredPair = import('../edge-agent/src/vision/face/eval/verification-metrics.js').ScoredPair;
 type PairRow = import('../edge-agent/src/vision/face/eval/pair-scoring.js').PairRow;
 
@@ -50,7 +48,9 @@ const { values } = parseArgs({
   strict: true,
 });
 if (!values.pairs || !values.images) {
-  fail('usage: eval-faces.ts --pairs <pairs.tsv> --images <dir> [--embedder <id>] [--subset <n>] [--threads <n>] --json');
+  fail(
+    'usage: eval-faces.ts --pairs <pairs.tsv> --images <dir> [--embedder <id>] [--subset <n>] [--threads <n>] --json',
+  );
 }
 const embedderId = values.embedder ?? DEFAULT_EMBEDDER;
 if (!isEmbedderModelId(embedderId)) fail(`unknown embedder ${embedderId}`);
@@ -167,10 +167,38 @@ process.stdout.write(
       meanAbsScoreDelta: Math.round((deltas.reduce((a, b) => a + b, 0) / deltas.length) * 1e6) / 1e6,
     },
     quality: {
-      sharpness: { p5: r4(quantile(qualities.map((q) => q.sharpness), 0.05)), p50: r4(quantile(qualities.map((q) => q.sharpness), 0.5)) },
-      interOcularPxP50: r4(quantile(qualities.map((q) => q.interOcularPx), 0.5)),
-      absYawDegP95: r4(quantile(qualities.map((q) => Math.abs(q.yawDeg)), 0.95)),
-      absPitchDegP95: r4(quantile(qualities.map((q) => Math.abs(q.pitchDeg)), 0.95)),
+      sharpness: {
+        p5: r4(
+          quantile(
+            qualities.map((q) => q.sharpness),
+            0.05,
+          ),
+        ),
+        p50: r4(
+          quantile(
+            qualities.map((q) => q.sharpness),
+            0.5,
+          ),
+        ),
+      },
+      interOcularPxP50: r4(
+        quantile(
+          qualities.map((q) => q.interOcularPx),
+          0.5,
+        ),
+      ),
+      absYawDegP95: r4(
+        quantile(
+          qualities.map((q) => Math.abs(q.yawDeg)),
+          0.95,
+        ),
+      ),
+      absPitchDegP95: r4(
+        quantile(
+          qualities.map((q) => Math.abs(q.pitchDeg)),
+          0.95,
+        ),
+      ),
       failingDefaults: qualities.filter((q) => !q.ok).length,
       genuineBothOk: genuineSplit(bothOk),
       genuineAnyFailing: genuineSplit((i) => !bothOk(i)),

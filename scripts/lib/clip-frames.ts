@@ -16,9 +16,18 @@ export interface ClipInfo {
   fps: number;
 }
 
-export type ClipResult<T> = { ok: true; value: T } | { ok: false; error: { code: 'NOT_FOUND' | 'NOT_A_VIDEO'; message: string } };
+export type ClipResult<T> =
+  { ok: true; value: T } | { ok: false; error: { code: 'NOT_FOUND' | 'NOT_A_VIDEO'; message: string } };
 
 const STDERR_TAIL_MAX = 4 * 1024;
+
+export class ClipDecodeError extends Error {
+  readonly code = 'CLIP_ERR_DECODE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ClipDecodeError';
+  }
+}
 
 /** Size and frame rate of the first video stream, or why the file cannot be read as a video. */
 export function probeClip(path: string, ffprobePath = process.env.FFPROBE_PATH ?? 'ffprobe'): ClipResult<ClipInfo> {
@@ -27,10 +36,20 @@ export function probeClip(path: string, ffprobePath = process.env.FFPROBE_PATH ?
   }
   const probe = spawnSync(
     ffprobePath,
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate', '-of', 'csv=p=0', path],
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=width,height,r_frame_rate',
+      '-of',
+      'csv=p=0',
+      path,
+    ],
     { encoding: 'utf8' },
   );
-  if (probe.error) throw new Error(`cannot run ${ffprobePath}`, { cause: probe.error });
+  if (probe.error) throw new ClipDecodeError(`cannot run ${ffprobePath}`, { cause: probe.error });
   const [w, h, rate] = probe.stdout.trim().split('\n')[0]?.split(',') ?? [];
   const [num, den] = (rate ?? '').split('/').map(Number);
   const width = Number(w);
@@ -52,24 +71,21 @@ export interface ReadClipOptions {
   ffmpegPath?: string;
 }
 
-export class ClipDecodeError extends Error {
-  readonly code = 'CLIP_ERR_DECODE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ClipDecodeError';
-  }
-}
-
 /**
  * Frames of the clip in order, timestamped at the clip's own rate (video time, not wall time: the
  * file is read faster than real time). Stopping the iteration early kills ffmpeg.
  */
-export async function* readClipFrames(info: ClipInfo, opts: ReadClipOptions = {}): AsyncGenerator<Frame, void, undefined> {
+export async function* readClipFrames(
+  info: ClipInfo,
+  opts: ReadClipOptions = {},
+): AsyncGenerator<Frame, void, undefined> {
   const { width, height, fps } = info;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', info.path, '-an', '-sn', '-dn'];
   if (opts.maxFrames !== undefined) args.push('-frames:v', String(opts.maxFrames));
   args.push('-f', 'rawvideo', '-pix_fmt', 'bgr24', 'pipe:1');
-  const child = spawn(opts.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(opts.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg', args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderrTail = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {
@@ -92,7 +108,14 @@ export async function* readClipFrames(info: ClipInfo, opts: ReadClipOptions = {}
       assembler.push(chunk as Buffer);
       while (ready.length > 0) {
         const data = ready.shift()!;
-        yield { cameraId: opts.cameraId ?? 'clip', seq, tsMs: startMs + Math.round(seq * frameMs), width, height, data };
+        yield {
+          cameraId: opts.cameraId ?? 'clip',
+          seq,
+          tsMs: startMs + Math.round(seq * frameMs),
+          width,
+          height,
+          data,
+        };
         seq++;
         if (opts.maxFrames !== undefined && seq >= opts.maxFrames) return;
       }

@@ -81,7 +81,7 @@ export const agentFileConfigSchema = z.strictObject({
   verification: z
     .strictObject({
       embedder: z.enum(['faceplugin-fr-feature-512d', 'mobilefacenet-128d', 'mobilefacenet-paddle-128d']).default('faceplugin-fr-feature-512d'),
-      similarityThreshold: z.number().min(-1).max(1).default(0.36).describe('cosine threshold for `confirmed` (npm run calibrate)'),
+      similarityThreshold: z.number().min(-1).max(1).default(0.3).describe('cosine threshold for `confirmed`: above every impostor score of the LFW dev split for the default embedder (max 0.284); calibrate on site data with npm run calibrate'),
       liveness: z.boolean().default(true).describe('run MiniFASNet liveness on the compared face'),
       livenessThreshold: z.number().min(0).max(1).default(0.5),
       captureZone: z
@@ -95,7 +95,7 @@ export const agentFileConfigSchema = z.strictObject({
     })
     .default({
       embedder: 'faceplugin-fr-feature-512d',
-      similarityThreshold: 0.36,
+      similarityThreshold: 0.3,
       liveness: true,
       livenessThreshold: 0.5,
       captureZone: [0, 0, 1, 1],

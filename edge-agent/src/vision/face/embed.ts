@@ -1,0 +1,143 @@
+import { resolveModel } from '@portail/models';
+import type { Logger } from 'pino';
+import { openOnnxSession, ort, type ExecutionProvider } from '../../infra/onnx-session.js';
+import { VisionError } from '../vision-error.js';
+import { ALIGNED_FACE_SIZE_PX } from './align.js';
+import { l2NormaliseInPlace, type FaceTemplate } from './embed-template.js';
+
+/** Input conventions of one embedder (models/manifest.json and shared/models/MANIFEST.md §2). */
+export interface EmbedderSpec {
+  modelId: EmbedderModelId;
+  dim: number;
+  channelOrder: 'rgb' | 'bgr';
+  /** per channel, in the model's channel order */
+  mean: number;
+  std: number;
+}
+
+export type EmbedderModelId = 'faceplugin-fr-feature-512d' | 'mobilefacenet-128d' | 'mobilefacenet-paddle-128d';
+
+export const EMBEDDER_SPECS: Readonly<Record<EmbedderModelId, EmbedderSpec>> = Object.freeze({
+  // npm faceplugin-face-recognition-js lib/fr_feature.js: RGB, (x − 127) / 128
+  'faceplugin-fr-feature-512d': {
+    modelId: 'faceplugin-fr-feature-512d',
+    dim: 512,
+    channelOrder: 'rgb',
+    mean: 127,
+    std: 128,
+  },
+  'mobilefacenet-128d': { modelId: 'mobilefacenet-128d', dim: 128, channelOrder: 'rgb', mean: 127.5, std: 128 },
+  'mobilefacenet-paddle-128d': {
+    modelId: 'mobilefacenet-paddle-128d',
+    dim: 128,
+    channelOrder: 'rgb',
+    mean: 127.5,
+    std: 127.5,
+  },
+});
+
+/**
+ * The default is the only candidate whose licence text permits product use (MIT on paper, with
+ * undocumented weights: see models/manifest.json); the two MobileFaceNets are for evaluation.
+ */
+export const DEFAULT_EMBEDDER: EmbedderModelId = 'faceplugin-fr-feature-512d';
+
+export function isEmbedderModelId(id: string): id is EmbedderModelId {
+  return Object.hasOwn(EMBEDDER_SPECS, id);
+}
+
+export interface Embedder {
+  readonly modelId: string;
+  readonly sha256: string;
+  readonly dim: number;
+  /** execution provider the session runs on */
+  readonly provider: string;
+  /** 112×112 BGR24 aligned crop → L2-normalised embedding of length `dim` */
+  embed(aligned112Bgr: Uint8Array): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** Wrap an embedding as a template that names its model. */
+export function toTemplate(embedder: Pick<Embedder, 'modelId' | 'sha256' | 'dim'>, vector: Float32Array): FaceTemplate {
+  return { modelId: embedder.modelId, sha256: embedder.sha256, dim: embedder.dim, vector };
+}
+
+/** Packed BGR24 crop → NCHW float32 in the model's channel order, (x − mean) / std. */
+export function embedderInput(
+  bgr: Uint8Array,
+  spec: Pick<EmbedderSpec, 'channelOrder' | 'mean' | 'std'>,
+  size = ALIGNED_FACE_SIZE_PX,
+  out: Float32Array = new Float32Array(3 * size * size),
+): Float32Array {
+  const plane = size * size;
+  if (bgr.length !== plane * 3) {
+    throw new VisionError('VISION_ERR_BAD_FRAME', `aligned crop has ${bgr.length} bytes, expected ${plane * 3}`);
+  }
+  // plane k of the tensor takes byte offset srcOf[k] of each BGR pixel
+  const srcOf = spec.channelOrder === 'rgb' ? [2, 1, 0] : [0, 1, 2];
+  const inv = 1 / spec.std;
+  for (let k = 0; k < 3; k++) {
+    const base = k * plane;
+    const c = srcOf[k]!;
+    for (let i = 0, o = c; i < plane; i++, o += 3) out[base + i] = (bgr[o]! - spec.mean) * inv;
+  }
+  return out;
+}
+
+export interface EmbedderOptions {
+  /** default DEFAULT_EMBEDDER */
+  model?: EmbedderModelId;
+  modelsDir?: string;
+  npmCacheDir?: string;
+  providers?: ExecutionProvider[];
+  /** default 1: the edge box has 2 cores for everything */
+  intraOpThreads?: number;
+  logger?: Logger;
+}
+
+/** Open an embedder by manifest name; the file is found and its sha256 checked by resolveModel. */
+export async function createEmbedder(opts: EmbedderOptions = {}): Promise<Embedder> {
+  const spec = EMBEDDER_SPECS[opts.model ?? DEFAULT_EMBEDDER];
+  const logger = opts.logger?.child({ module: 'embedder' });
+  const model = await resolveModel(spec.modelId, { modelsDir: opts.modelsDir, npmCacheDir: opts.npmCacheDir });
+  const { session, provider } = await openOnnxSession(model.path, {
+    providers: opts.providers ?? ['cpu'],
+    intraOpThreads: opts.intraOpThreads ?? 1,
+    logger,
+  });
+  const inputName = session.inputNames[0]!;
+  const outputName = session.outputNames[0]!;
+  const size = ALIGNED_FACE_SIZE_PX;
+  let closed = false;
+  logger?.info({ model: spec.modelId, provider, sha256: model.sha256, dim: spec.dim }, 'face embedder ready');
+
+  return {
+    modelId: spec.modelId,
+    sha256: model.sha256,
+    dim: spec.dim,
+    provider,
+    async embed(aligned112Bgr) {
+      if (closed) throw new VisionError('VISION_ERR_CLOSED', `${spec.modelId} embedder is closed`);
+      const input = embedderInput(aligned112Bgr, spec, size);
+      try {
+        const outputs = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, size, size]) });
+        const raw = outputs[outputName]?.data;
+        if (!(raw instanceof Float32Array) || raw.length !== spec.dim) {
+          throw new VisionError(
+            'VISION_ERR_BAD_OUTPUT',
+            `${spec.modelId} returned no ${spec.dim}-d float32 "${outputName}"`,
+          );
+        }
+        return l2NormaliseInPlace(Float32Array.from(raw));
+      } finally {
+        // the normalised crop is face data: do not leave it for the GC to find
+        input.fill(0);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await session.release();
+    },
+  };
+}
