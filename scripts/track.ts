@@ -21,6 +21,11 @@ import type { Detector, PersonDetection, Point } from '../edge-agent/src/vision/
 import { probeClip } from './lib/clip-frames.js';
 import { median, trackClip } from './lib/track-clip.js';
 
+// onnxruntime-node 1.30 on Linux ships Microsoft's 1DS telemetry, on by default (onnxruntime PR
+// #27379): it writes a session file and a log into the temp dir and queues usage events for upload.
+// Portail does not phone home: opt out before the first session opens (the runtime latches it).
+process.env.ORT_DISABLE_TELEMETRY = '1';
+
 const USAGE =
   'usage: track.ts --video <file> [--line [id=]x1,y1,x2,y2]... [--zone [id=]x,y;x,y;x,y...]... ' +
   '[--detector yolox|nanodet] [--max-frames N] [--threads N] [--providers cpu[,...]] [--score-threshold S] [--json]';
@@ -87,9 +92,11 @@ function parseZone(arg: string, n: number): NonNullable<TrackingRules['zones']>[
 const values = parseCli();
 if (!values.video) fail(`--video is required\n${USAGE}`);
 const detectorKind = values.detector;
-if (detectorKind !== 'yolox' && detectorKind !== 'nanodet') fail(`--detector must be yolox or nanodet, got "${detectorKind}"`);
+if (detectorKind !== 'yolox' && detectorKind !== 'nanodet')
+  fail(`--detector must be yolox or nanodet, got "${detectorKind}"`);
 const maxFrames = values['max-frames'] === undefined ? undefined : Number(values['max-frames']);
-if (maxFrames !== undefined && !(Number.isInteger(maxFrames) && maxFrames > 0)) fail('--max-frames takes a positive integer');
+if (maxFrames !== undefined && !(Number.isInteger(maxFrames) && maxFrames > 0))
+  fail('--max-frames takes a positive integer');
 const intraOpThreads = Number(values.threads);
 if (!(Number.isInteger(intraOpThreads) && intraOpThreads > 0)) fail('--threads takes a positive integer');
 const scoreThreshold = Number(values['score-threshold']);
@@ -150,7 +157,9 @@ if (values.json) {
     `${out.confirmedTracks} confirmed tracks`,
     ...out.tracks.map((t) => `  ${t.trackId}  frames ${t.firstFrame}-${t.lastFrame}, seen in ${t.framesSeen}`),
     ...Object.entries(out.lineCounts).map(([id, c]) => `line ${id}: in ${c.in}, out ${c.out}`),
-    ...out.alerts.map((a) => `  frame ${a.frame}: ${a.kind} ${a.rule} ${a.trackId ?? ''} ${a.direction ?? ''}`.trimEnd()),
+    ...out.alerts.map((a) =>
+      `  frame ${a.frame}: ${a.kind} ${a.rule} ${a.trackId ?? ''} ${a.direction ?? ''}`.trimEnd(),
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

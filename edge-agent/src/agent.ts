@@ -6,6 +6,7 @@ import { cameraUrl } from './config/load.js';
 import type { AgentFileConfig, CameraConfig } from './config/schema.js';
 import { StageLatencies } from './health/latency-stats.js';
 import type { MqttTransport } from './transport/mqtt-transport.js';
+import { openLineScanner, type LineScanner } from './credentials/line-scanner.js';
 import type { GateVerifier, PassageVerdict } from './verification/gate-verifier.js';
 import type { GateRuntime } from './verification/open-gate.js';
 import { AGENT_VERSION } from './version.js';
@@ -43,6 +44,7 @@ interface CameraRuntime {
   framesProcessed: number;
   framesProcessedAtLastHealth: number;
   verifier?: GateVerifier | undefined;
+  scanner?: LineScanner | undefined;
   loop?: Promise<void>;
 }
 
@@ -147,7 +149,7 @@ export function createAgent(deps: AgentDeps): Agent {
   async function runGate(cam: CameraRuntime, frame: Frame, faces: FaceDetection[]): Promise<void> {
     if (!gate || !cam.verifier) return;
     const t0 = performance.now();
-    const tokens = await gate.qr.read(frame);
+    const tokens = [...(cam.scanner?.drain() ?? []), ...(await gate.qr.read(frame))];
     latencies.record('qr', performance.now() - t0);
     for (const v of await cam.verifier.processFrame(frame, tokens, faces)) publishVerdict(cam, v);
   }
@@ -235,6 +237,10 @@ export function createAgent(deps: AgentDeps): Agent {
           framesProcessed: 0,
           framesProcessedAtLastHealth: 0,
           verifier: camCfg.role !== 'tracking' ? gate?.newVerifier() : undefined,
+          scanner:
+            gate && camCfg.role !== 'tracking' && camCfg.scannerPath
+              ? openLineScanner(camCfg.scannerPath, logger.child({ module: 'scanner', camera: camCfg.id }))
+              : undefined,
           camera: new FfmpegCamera({
             id: camCfg.id,
             source: {
@@ -270,7 +276,10 @@ export function createAgent(deps: AgentDeps): Agent {
       stopping = true;
       if (healthTimer) clearInterval(healthTimer);
       await Promise.all(cameras.map((c) => c.camera.stop()));
-      for (const c of cameras) c.queue.close();
+      for (const c of cameras) {
+        c.queue.close();
+        c.scanner?.close();
+      }
       await Promise.all(cameras.map((c) => c.loop ?? Promise.resolve()));
       await transport?.close(status('offline', 'stopped'));
       await Promise.all([detectors.face?.close(), detectors.person?.close(), gate?.close()]);

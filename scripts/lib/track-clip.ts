@@ -55,7 +55,10 @@ export async function trackClip(opts: TrackClipOptions): Promise<TrackClipResult
   const detections: number[] = [];
   let frames = 0;
 
-  const frameIter = readClipFrames(clip, { startMs, ...(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {}) });
+  const frameIter = readClipFrames(clip, {
+    startMs,
+    ...(opts.maxFrames !== undefined ? { maxFrames: opts.maxFrames } : {}),
+  });
   const loopStart = performance.now();
   try {
     for (;;) {
@@ -80,7 +83,12 @@ export async function trackClip(opts: TrackClipOptions): Promise<TrackClipResult
           seen.lastFrame = frame.seq;
           seen.framesSeen = t.hits;
         } else {
-          tracks.set(t.trackId, { trackId: t.trackId, firstFrame: frameOf(t.firstSeenMs), lastFrame: frame.seq, framesSeen: t.hits });
+          tracks.set(t.trackId, {
+            trackId: t.trackId,
+            firstFrame: frameOf(t.firstSeenMs),
+            lastFrame: frame.seq,
+            framesSeen: t.hits,
+          });
         }
       }
       for (const { tMs: _tMs, ...a } of step.movementAlerts) alerts.push({ ...a, frame: frame.seq });
@@ -90,7 +98,15 @@ export async function trackClip(opts: TrackClipOptions): Promise<TrackClipResult
     await frameIter.return(undefined);
   }
   const wallMs = performance.now() - loopStart;
-  return { frames, wallMs, tracks: [...tracks.values()], lineCounts: pipeline.snapshot().lineCounts, alerts, stageMs, detections };
+  return {
+    frames,
+    wallMs,
+    tracks: [...tracks.values()],
+    lineCounts: pipeline.snapshot().lineCounts,
+    alerts,
+    stageMs,
+    detections,
+  };
 }
 
 /** Median of a list of numbers (NaN when empty). */

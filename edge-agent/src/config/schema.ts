@@ -14,6 +14,11 @@ export const cameraConfigSchema = z
     width: z.number().int().positive().optional().describe('output width in px (with height); native size when absent'),
     height: z.number().int().positive().optional().describe('output height in px (with width)'),
     stallTimeoutS: z.number().positive().max(300).default(10).describe('no frame for this long → stalled, ffmpeg restarted'),
+    scannerPath: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('gate cameras: a line-based credential scanner beside this camera (serial device or FIFO, one token per line)'),
   })
   .superRefine((c, ctx) => {
     if (!c.url === !c.urlEnv) ctx.addIssue({ code: 'custom', message: 'give exactly one of url or urlEnv', path: ['url'] });

@@ -24,6 +24,10 @@ export interface OpenedSession {
  * missing. So each provider is tried alone, in order, and every failure is logged with its reason.
  */
 export async function openOnnxSession(modelPath: string, opts: OnnxSessionOptions): Promise<OpenedSession> {
+  // onnxruntime-node 1.30 enables Microsoft's telemetry by default on Linux (it writes session
+  // files to the temp dir and queues usage events for upload). An edge box at a school sends
+  // nothing anywhere but its broker; it must be off before the first session opens.
+  process.env.ORT_DISABLE_TELEMETRY = '1';
   const providers: ExecutionProvider[] = [...opts.providers];
   if (!providers.includes('cpu')) providers.push('cpu');
   const failures: OpenedSession['failures'] = [];

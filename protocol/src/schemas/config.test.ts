@@ -16,7 +16,17 @@ const entranceCamera = {
   id: 'hall',
   locationType: 'entrance',
   trackingEnabled: true,
-  zones: [{ id: 'staff-room', polygon: [[0, 0], [100, 0], [100, 80]], schedule: schoolDays }],
+  zones: [
+    {
+      id: 'staff-room',
+      polygon: [
+        [0, 0],
+        [100, 0],
+        [100, 80],
+      ],
+      schedule: schoolDays,
+    },
+  ],
   lines: [{ id: 'gate', from: [0, 400], to: [640, 400], allowedDirection: 'in' }],
   tailgating: [{ id: 'gate-tailgating', lineId: 'gate', windowMs: 6000 }],
 };
@@ -55,7 +65,14 @@ describe('agent config: per-camera tracking rules', () => {
 
   it('keeps tracking off and the location "other" unless declared', () => {
     const cam = cameraRulesSchema.parse({ id: 'corridor' });
-    expect(cam).toEqual({ id: 'corridor', locationType: 'other', trackingEnabled: false, zones: [], lines: [], tailgating: [] });
+    expect(cam).toEqual({
+      id: 'corridor',
+      locationType: 'other',
+      trackingEnabled: false,
+      zones: [],
+      lines: [],
+      tailgating: [],
+    });
   });
 
   it.each(['playground', 'classroom', 'canteen', 'other'])('refuses tracking at a %s camera', (locationType) => {
@@ -66,7 +83,9 @@ describe('agent config: per-camera tracking rules', () => {
   });
 
   it('allows declaring rules on a camera whose tracking is off, whatever its location', () => {
-    expect(cameraRulesSchema.safeParse({ ...entranceCamera, locationType: 'canteen', trackingEnabled: false }).success).toBe(true);
+    expect(
+      cameraRulesSchema.safeParse({ ...entranceCamera, locationType: 'canteen', trackingEnabled: false }).success,
+    ).toBe(true);
   });
 
   it('lists the location types and says which may be tracked', () => {
@@ -80,7 +99,16 @@ describe('agent config: per-camera tracking rules', () => {
 
   it('refuses a rule id used twice on one camera (events name the rule by id)', () => {
     const r = trackingRulesSchema.safeParse({
-      zones: [{ id: 'gate', polygon: [[0, 0], [1, 0], [1, 1]] }],
+      zones: [
+        {
+          id: 'gate',
+          polygon: [
+            [0, 0],
+            [1, 0],
+            [1, 1],
+          ],
+        },
+      ],
       lines: entranceCamera.lines,
     });
     expect(issuePaths(r)).toEqual(['lines.0.id']);
@@ -93,19 +121,49 @@ describe('agent config: per-camera tracking rules', () => {
 
   it('refuses malformed geometry', () => {
     const bad = [
-      { zones: [{ id: 'z', polygon: [[0, 0], [1, 1]] }] },
+      {
+        zones: [
+          {
+            id: 'z',
+            polygon: [
+              [0, 0],
+              [1, 1],
+            ],
+          },
+        ],
+      },
       { lines: [{ id: 'l', from: [5, 5], to: [5, 5] }] },
       { lines: [{ id: 'l', from: [0, 0], to: [1, Number.POSITIVE_INFINITY] }] },
       { lines: [{ id: 'l', from: [0, 0], to: [1, 1], allowedDirection: 'up' }] },
       { lines: [{ id: 'L', from: [0, 0], to: [1, 1] }] },
-      { zones: [{ id: 'z', polygon: [[0, 0], [1, 0], [1, 1]], colour: 'red' }] },
+      {
+        zones: [
+          {
+            id: 'z',
+            polygon: [
+              [0, 0],
+              [1, 0],
+              [1, 1],
+            ],
+            colour: 'red',
+          },
+        ],
+      },
     ];
     for (const rules of bad) expect(trackingRulesSchema.safeParse(rules).success, JSON.stringify(rules)).toBe(false);
   });
 
   it('refuses out-of-range tailgating settings', () => {
-    for (const extra of [{ windowMs: 0 }, { lateCredentialMs: -1 }, { passagesPerCredential: 0 }, { passagesPerCredential: 1.5 }]) {
-      const r = trackingRulesSchema.safeParse({ lines: entranceCamera.lines, tailgating: [{ id: 't', lineId: 'gate', ...extra }] });
+    for (const extra of [
+      { windowMs: 0 },
+      { lateCredentialMs: -1 },
+      { passagesPerCredential: 0 },
+      { passagesPerCredential: 1.5 },
+    ]) {
+      const r = trackingRulesSchema.safeParse({
+        lines: entranceCamera.lines,
+        tailgating: [{ id: 't', lineId: 'gate', ...extra }],
+      });
       expect(r.success, JSON.stringify(extra)).toBe(false);
     }
   });

@@ -39,7 +39,9 @@ const startTime = z
 const endTime = z
   .string()
   .regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be HH:MM (00:00-24:00)')
-  .describe('local wall-clock end time "HH:MM", exclusive; "24:00" is the end of the day; at or before start it runs past midnight');
+  .describe(
+    'local wall-clock end time "HH:MM", exclusive; "24:00" is the end of the day; at or before start it runs past midnight',
+  );
 
 /** A weekly schedule, evaluated in the edge agent by rules/schedule.ts (same fields, same meaning). */
 export const weeklyScheduleSchema = z
@@ -79,7 +81,11 @@ const hysteresisPx = z
 export const zoneRuleSchema = z
   .strictObject({
     id: idSchema.describe('rule id, unique on the camera; movement events carry it as `rule`'),
-    polygon: z.array(point).min(3).max(64).describe('restricted area on the image; a person is in it when the bottom-centre of the box is'),
+    polygon: z
+      .array(point)
+      .min(3)
+      .max(64)
+      .describe('restricted area on the image; a person is in it when the bottom-centre of the box is'),
     schedule: weeklyScheduleSchema.optional().describe('zone_entry alerts only while on'),
     hysteresisPx,
   })
@@ -95,7 +101,9 @@ export const lineRuleSchema = z
       .enum(['in', 'out', 'both'])
       .default('both')
       .describe('"in" or "out" makes crossings the other way wrong_way alerts; "both" only counts'),
-    schedule: weeklyScheduleSchema.optional().describe('wrong_way alerts only while on; crossings are counted at all times'),
+    schedule: weeklyScheduleSchema
+      .optional()
+      .describe('wrong_way alerts only while on; crossings are counted at all times'),
     hysteresisPx,
   })
   .refine((l) => l.from[0] !== l.to[0] || l.from[1] !== l.to[1], { message: 'from and to must differ', path: ['to'] })
@@ -106,7 +114,13 @@ export const tailgatingRuleSchema = z
   .strictObject({
     id: idSchema.describe('rule id, unique on the camera; movement events carry it as `rule`'),
     lineId: idSchema.describe('id of the gate line on this camera; its "in" direction is inbound'),
-    windowMs: z.number().int().positive().max(120_000).default(8000).describe('ms after acceptance a credential still covers an inbound crossing'),
+    windowMs: z
+      .number()
+      .int()
+      .positive()
+      .max(120_000)
+      .default(8000)
+      .describe('ms after acceptance a credential still covers an inbound crossing'),
     lateCredentialMs: z
       .number()
       .int()
@@ -121,7 +135,13 @@ export const tailgatingRuleSchema = z
       .max(60_000)
       .default(3000)
       .describe('unexplained crossings this many ms after the first form one incident (one alert)'),
-    passagesPerCredential: z.number().int().min(1).max(10).default(1).describe('inbound crossings one accepted credential allows'),
+    passagesPerCredential: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(1)
+      .describe('inbound crossings one accepted credential allows'),
     schedule: weeklyScheduleSchema.optional().describe('crossings outside the schedule are not checked'),
   })
   .describe('tailgating: more inbound crossings of the gate line than accepted credentials');
@@ -146,13 +166,23 @@ function checkRuleReferences(r: TrackingRulesShape, ctx: z.RefinementCtx): void 
   ] as const;
   for (const [kind, rules] of kinds) {
     rules.forEach((rule, i) => {
-      if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', message: `rule id "${rule.id}" is used twice on this camera`, path: [kind, i, 'id'] });
+      if (seen.has(rule.id))
+        ctx.addIssue({
+          code: 'custom',
+          message: `rule id "${rule.id}" is used twice on this camera`,
+          path: [kind, i, 'id'],
+        });
       seen.add(rule.id);
     });
   }
   const lineIds = new Set(r.lines.map((l) => l.id));
   r.tailgating.forEach((t, i) => {
-    if (!lineIds.has(t.lineId)) ctx.addIssue({ code: 'custom', message: `no line "${t.lineId}" on this camera`, path: ['tailgating', i, 'lineId'] });
+    if (!lineIds.has(t.lineId))
+      ctx.addIssue({
+        code: 'custom',
+        message: `no line "${t.lineId}" on this camera`,
+        path: ['tailgating', i, 'lineId'],
+      });
   });
 }
 
@@ -169,7 +199,10 @@ export const cameraRulesSchema = z
       .enum(LOCATION_TYPES)
       .default('other')
       .describe('what the camera looks at; tracking may be enabled only at an entrance or a circulation area'),
-    trackingEnabled: z.boolean().default(false).describe('anonymous person tracking and its rules; off unless the site turns it on'),
+    trackingEnabled: z
+      .boolean()
+      .default(false)
+      .describe('anonymous person tracking and its rules; off unless the site turns it on'),
     ...trackingRulesShape,
   })
   .superRefine((c, ctx) => {
@@ -195,19 +228,34 @@ export const agentConfigSchema = z
     site: idSchema,
     agent: idSchema,
     ts: timestampSchema,
-    configVersion: z.number().int().nonnegative().describe('increases with every change; the agent ignores an older one'),
+    configVersion: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('version of this configuration, increased by the server at every change'),
     cameras: z.array(cameraRulesSchema).max(64).describe('declared rules per camera, by camera id'),
     thresholds: z
       .strictObject({
-        faceScore: z.number().min(0).max(1).optional(),
-        personScore: z.number().min(0).max(1).optional(),
+        faceScore: z
+          .number()
+          .min(0)
+          .max(1)
+          .optional()
+          .describe('face detector score threshold, overriding the agent default'),
+        personScore: z
+          .number()
+          .min(0)
+          .max(1)
+          .optional()
+          .describe('person detector score threshold, overriding the agent default'),
       })
       .default({}),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.cameras.forEach((cam, i) => {
-      if (seen.has(cam.id)) ctx.addIssue({ code: 'custom', message: `camera "${cam.id}" is declared twice`, path: ['cameras', i, 'id'] });
+      if (seen.has(cam.id))
+        ctx.addIssue({ code: 'custom', message: `camera "${cam.id}" is declared twice`, path: ['cameras', i, 'id'] });
       seen.add(cam.id);
     });
   });
