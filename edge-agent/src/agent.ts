@@ -7,6 +7,7 @@ import type { AgentFileConfig, CameraConfig } from './config/schema.js';
 import { StageLatencies } from './health/latency-stats.js';
 import type { MqttTransport } from './transport/mqtt-transport.js';
 import { openLineScanner, type LineScanner } from './credentials/line-scanner.js';
+import { createTrackingPipeline, type MovementAlert, type TrackingPipeline } from './tracking/tracking-pipeline.js';
 import type { GateVerifier, PassageVerdict } from './verification/gate-verifier.js';
 import type { GateRuntime } from './verification/open-gate.js';
 import { AGENT_VERSION } from './version.js';
@@ -45,6 +46,7 @@ interface CameraRuntime {
   framesProcessedAtLastHealth: number;
   verifier?: GateVerifier | undefined;
   scanner?: LineScanner | undefined;
+  tracking?: TrackingPipeline | undefined;
   loop?: Promise<void>;
 }
 
@@ -145,13 +147,48 @@ export function createAgent(deps: AgentDeps): Agent {
     );
   }
 
+  function movementEvent(cam: CameraRuntime, tMs: number) {
+    return { id: newEventId(), v: PROTOCOL_VERSION, site: config.site, agent: config.agent, camera: cam.config.id, ts: new Date(tMs).toISOString() } as const;
+  }
+
+  function publishMovement(cam: CameraRuntime, alert: MovementAlert): void {
+    publishSafely(
+      'movement event',
+      transport?.publish('movement', {
+        ...movementEvent(cam, alert.tMs),
+        kind: alert.kind,
+        rule: alert.rule,
+        ...(alert.trackId ? { trackId: alert.trackId } : {}),
+        ...(alert.direction ? { direction: alert.direction } : {}),
+        ...(alert.box ? { box: alert.box } : {}),
+        ...(alert.excess ? { excess: alert.excess } : {}),
+      }),
+    );
+  }
+
+  /** Tracking cameras: anonymous tracks and the declared rules; nothing but boxes and ids leaves. */
+  function runTracking(cam: CameraRuntime, frame: Frame, persons: PersonDetection[]): void {
+    if (!cam.tracking) return;
+    const t0 = performance.now();
+    const step = cam.tracking.update(persons, frame.tsMs);
+    latencies.record('track', performance.now() - t0);
+    for (const alert of step.movementAlerts) publishMovement(cam, alert);
+    for (const [rule, counts] of Object.entries(step.lineCounts ?? {})) {
+      publishSafely('line counts', transport?.publish('movement', { ...movementEvent(cam, frame.tsMs), kind: 'line_counts', rule, counts }));
+    }
+  }
+
   /** Gate frames: QR credentials read in the frame, then the verifier pairs them with the face in the zone. */
   async function runGate(cam: CameraRuntime, frame: Frame, faces: FaceDetection[]): Promise<void> {
     if (!gate || !cam.verifier) return;
     const t0 = performance.now();
     const tokens = [...(cam.scanner?.drain() ?? []), ...(await gate.qr.read(frame))];
     latencies.record('qr', performance.now() - t0);
-    for (const v of await cam.verifier.processFrame(frame, tokens, faces)) publishVerdict(cam, v);
+    for (const v of await cam.verifier.processFrame(frame, tokens, faces)) {
+      publishVerdict(cam, v);
+      // tailgating compares inbound crossings with the credentials accepted at this box's gates
+      if (v.decision === 'accepted' || v.decision === 'confirmed') for (const c of cameras) c.tracking?.recordAcceptedCredential(frame.tsMs);
+    }
   }
 
   async function processLoop(cam: CameraRuntime): Promise<void> {
@@ -166,7 +203,7 @@ export function createAgent(deps: AgentDeps): Agent {
       try {
         const faces = wantsFace ? await runDetector<FaceDetection>(face, frame) : [];
         if (wantsFace) await runGate(cam, frame, faces);
-        if (wantsPerson) await runDetector<PersonDetection>(person, frame);
+        if (wantsPerson) runTracking(cam, frame, await runDetector<PersonDetection>(person, frame));
         cam.framesProcessed++;
         latencies.record('frame', performance.now() - t0);
         // how old the frame was when its processing ended: what an operator would wait
@@ -237,6 +274,9 @@ export function createAgent(deps: AgentDeps): Agent {
           framesProcessed: 0,
           framesProcessedAtLastHealth: 0,
           verifier: camCfg.role !== 'tracking' ? gate?.newVerifier() : undefined,
+          tracking: camCfg.trackingEnabled
+            ? createTrackingPipeline({ rules: camCfg.rules ?? {}, timeZone: config.timeZone })
+            : undefined,
           scanner:
             gate && camCfg.role !== 'tracking' && camCfg.scannerPath
               ? openLineScanner(camCfg.scannerPath, logger.child({ module: 'scanner', camera: camCfg.id }))

@@ -1,4 +1,5 @@
-import { idSchema } from '@portail/protocol';
+import { idSchema, LOCATION_TYPES, trackingRulesSchema } from '@portail/protocol';
+import { canEnableTracking } from '../tracking/location-policy.js';
 import { z } from 'zod';
 
 export const PROVIDERS = ['cuda', 'tensorrt', 'webgpu', 'dml', 'coreml', 'cpu'] as const;
@@ -14,6 +15,12 @@ export const cameraConfigSchema = z
     width: z.number().int().positive().optional().describe('output width in px (with height); native size when absent'),
     height: z.number().int().positive().optional().describe('output height in px (with width)'),
     stallTimeoutS: z.number().positive().max(300).default(10).describe('no frame for this long → stalled, ffmpeg restarted'),
+    locationType: z
+      .enum(LOCATION_TYPES)
+      .default('other')
+      .describe('what the camera looks at; only entrance and circulation cameras may enable tracking'),
+    trackingEnabled: z.boolean().default(false).describe('anonymous person tracking and movement rules (off by default)'),
+    rules: trackingRulesSchema.optional().describe('declared movement rules: zones, directed lines, tailgating'),
     scannerPath: z
       .string()
       .min(1)
@@ -23,6 +30,11 @@ export const cameraConfigSchema = z
   .superRefine((c, ctx) => {
     if (!c.url === !c.urlEnv) ctx.addIssue({ code: 'custom', message: 'give exactly one of url or urlEnv', path: ['url'] });
     if (!c.width !== !c.height) ctx.addIssue({ code: 'custom', message: 'width and height go together', path: ['width'] });
+    if (c.trackingEnabled) {
+      const policy = canEnableTracking(c.locationType);
+      if (!policy.ok) ctx.addIssue({ code: 'custom', message: policy.error.message, path: ['trackingEnabled'] });
+      if (c.role === 'gate') ctx.addIssue({ code: 'custom', message: 'tracking needs a camera with role tracking or both', path: ['role'] });
+    }
   });
 
 export const agentFileConfigSchema = z.strictObject({
@@ -52,17 +64,23 @@ export const agentFileConfigSchema = z.strictObject({
         .strictObject({
           enabled: z.boolean().default(true),
           model: z.enum(['yolox-nano-416', 'yolox-nano-480x640']).default('yolox-nano-416'),
-          scoreThreshold: z.number().min(0).max(1).default(0.3),
+          scoreThreshold: z
+            .number()
+            .min(0)
+            .max(1)
+            .default(0.1)
+            .describe('low on purpose: the tracker uses boxes between this and its high score to keep tracks through occlusions'),
         })
-        .default({ enabled: true, model: 'yolox-nano-416', scoreThreshold: 0.3 }),
+        .default({ enabled: true, model: 'yolox-nano-416', scoreThreshold: 0.1 }),
     })
     .default({
       providers: ['cpu'],
       intraOpThreads: 1,
       face: { enabled: true, scoreThreshold: 0.6 },
-      person: { enabled: true, model: 'yolox-nano-416', scoreThreshold: 0.3 },
+      person: { enabled: true, model: 'yolox-nano-416', scoreThreshold: 0.1 },
     }),
   healthIntervalS: z.number().min(1).max(300).default(10).describe('seconds between health messages'),
+  timeZone: z.string().default('Europe/Paris').describe('IANA time zone of the site, for rule schedules'),
   dataDir: z.string().default('.data/agent').describe('folder of the agent database (encrypted templates, revocations)'),
   credentials: z
     .strictObject({
