@@ -1,10 +1,13 @@
-import { newEventId, PROTOCOL_VERSION, type CameraInfo, type DetectorHealth, type Health, type ModelInfo, type Status } from '@portail/protocol';
+import { newEventId, PROTOCOL_VERSION, type AgentConfig, type CameraInfo, type DetectorHealth, type Health, type ModelInfo, type Status } from '@portail/protocol';
 import type { Logger } from 'pino';
 import { FfmpegCamera, type CameraStateChange } from './camera/ffmpeg-camera.js';
 import { LatestFrameQueue } from './camera/latest-frame-queue.js';
+import { evaluateLiveConfig } from './config/live-config.js';
 import { cameraUrl } from './config/load.js';
 import type { AgentFileConfig, CameraConfig } from './config/schema.js';
 import { StageLatencies } from './health/latency-stats.js';
+import { startLocalEndpoint, type LocalEndpoint } from './health/local-endpoint.js';
+import { createAgentMetrics, type AgentMetrics } from './health/metrics.js';
 import type { MqttTransport } from './transport/mqtt-transport.js';
 import { openLineScanner, type LineScanner } from './credentials/line-scanner.js';
 import { createTrackingPipeline, type MovementAlert, type TrackingPipeline } from './tracking/tracking-pipeline.js';
@@ -28,6 +31,7 @@ export interface AgentDeps {
   /** the MQTT side; built after the detectors so the first status already names the models */
   openTransport: (onlineStatus: () => Status) => MqttTransport;
   ffmpegPath?: string;
+  metrics?: AgentMetrics;
 }
 
 interface DetectorCounters {
@@ -53,12 +57,25 @@ interface CameraRuntime {
 export interface Agent {
   start(): Promise<void>;
   stop(): Promise<void>;
+  onConfigMessage(raw: Uint8Array): void;
+  /** bound port of the local /healthz + /metrics endpoint, null when disabled or not listening */
+  localPort(): number | null;
 }
 
 /** Composition of one edge agent: cameras → detectors → health and events over MQTT. No I/O until start(). */
 export function createAgent(deps: AgentDeps): Agent {
   const { config, logger } = deps;
-  const latencies = new StageLatencies();
+  const stageLatencies = new StageLatencies();
+  const metrics = deps.metrics ?? createAgentMetrics();
+  let localEndpoint: LocalEndpoint | undefined;
+  /** one place for per-stage durations: the health message's percentiles and the Prometheus histogram */
+  const latencies = {
+    record(stage: string, ms: number) {
+      stageLatencies.record(stage, ms);
+      metrics.stageSeconds.observe({ stage }, ms / 1000);
+    },
+    drain: () => stageLatencies.drain(),
+  };
   const counters: DetectorCounters[] = [];
   const cameras: CameraRuntime[] = [];
   let detectors: AgentDetectors = {};
@@ -70,6 +87,7 @@ export function createAgent(deps: AgentDeps): Agent {
   const startedAt = Date.now();
   let stopping = false;
   let publishFailures = 0;
+  let appliedConfigVersion: number | null = null;
 
   const models = (): ModelInfo[] =>
     counters.map((c) => ({ name: c.detector.modelName, sha256: c.detector.sha256, provider: c.detector.provider }));
@@ -85,17 +103,20 @@ export function createAgent(deps: AgentDeps): Agent {
     version: AGENT_VERSION,
     models: models(),
     cameras: cameraInfos(),
+    ...(appliedConfigVersion !== null ? { configVersion: appliedConfigVersion } : {}),
   });
 
   function publishSafely(what: string, p: Promise<void> | undefined): void {
     p?.catch((err: unknown) => {
       publishFailures++;
+      metrics.publishFailures.inc();
       logger.warn({ err: (err as Error).message, what, publishFailures }, 'publish failed');
     });
   }
 
   function onCameraState(cam: CameraRuntime, change: CameraStateChange): void {
     logger.info({ camera: cam.config.id, state: change.state, code: change.code, reason: change.reason }, 'camera state');
+    metrics.cameraUp.set({ camera: cam.config.id }, change.state === 'online' ? 1 : 0);
     publishSafely(
       'camera event',
       transport?.publish('camera', {
@@ -120,6 +141,7 @@ export function createAgent(deps: AgentDeps): Agent {
     const found = (await c.detector.detect(frame)) as D[];
     latencies.record(c.kind, performance.now() - t0);
     c.framesRun++;
+    metrics.detections.inc({ model: c.detector.modelName, kind: c.kind }, found.length);
     c.detections += found.length;
     c.detectionsInInterval += found.length;
     return found;
@@ -127,6 +149,7 @@ export function createAgent(deps: AgentDeps): Agent {
 
   function publishVerdict(cam: CameraRuntime, v: PassageVerdict): void {
     logger.info({ camera: cam.config.id, passage: v.passageId, decision: v.decision, biometric: v.biometric, detail: v.detail }, 'passage');
+    metrics.accessDecisions.inc({ decision: v.decision });
     publishSafely(
       'access event',
       transport?.publish('access', {
@@ -152,6 +175,7 @@ export function createAgent(deps: AgentDeps): Agent {
   }
 
   function publishMovement(cam: CameraRuntime, alert: MovementAlert): void {
+    metrics.movementEvents.inc({ kind: alert.kind });
     publishSafely(
       'movement event',
       transport?.publish('movement', {
@@ -205,6 +229,7 @@ export function createAgent(deps: AgentDeps): Agent {
         if (wantsFace) await runGate(cam, frame, faces);
         if (wantsPerson) runTracking(cam, frame, await runDetector<PersonDetection>(person, frame));
         cam.framesProcessed++;
+        metrics.framesProcessed.inc({ camera: cam.config.id });
         latencies.record('frame', performance.now() - t0);
         // how old the frame was when its processing ended: what an operator would wait
         latencies.record('age', Date.now() - frame.tsMs);
@@ -233,6 +258,8 @@ export function createAgent(deps: AgentDeps): Agent {
       c.detectionsInInterval = 0;
       return d;
     });
+    for (const c of cameras) metrics.framesDropped.set({ camera: c.config.id }, c.queue.dropped);
+    metrics.mqttConnected.set(transport?.connected ? 1 : 0);
     const health: Health = {
       v: PROTOCOL_VERSION,
       site: config.site,
@@ -260,7 +287,80 @@ export function createAgent(deps: AgentDeps): Agent {
     return health;
   }
 
+  /**
+   * The server's retained configuration: validated as a whole first; applied without restarting
+   * (tracking switched per camera, rules replaced while tracks are kept); on any problem nothing
+   * changes and the rejection is published on config/state with its reasons.
+   */
+  function onConfigMessage(raw: Uint8Array): void {
+    const result = evaluateLiveConfig(raw, { site: config.site, agent: config.agent, cameras: config.cameras });
+    const answer = (r: 'applied' | 'rejected', receivedVersion: number | null, errors?: string[]) =>
+      publishSafely(
+        'config state',
+        transport?.publish('configState', {
+          v: PROTOCOL_VERSION,
+          site: config.site,
+          agent: config.agent,
+          ts: new Date().toISOString(),
+          appliedVersion: appliedConfigVersion,
+          result: r,
+          receivedVersion,
+          ...(errors ? { errors: errors.slice(0, 50).map((e) => e.slice(0, 512)) } : {}),
+        }),
+      );
+    if (!result.ok) {
+      logger.error({ receivedVersion: result.receivedVersion, errors: result.errors }, 'configuration rejected, keeping the one in force');
+      answer('rejected', result.receivedVersion, result.errors);
+      return;
+    }
+    const errors = applyConfig(result.config);
+    if (errors.length) {
+      logger.error({ receivedVersion: result.config.configVersion, errors }, 'configuration rejected, keeping the one in force');
+      answer('rejected', result.config.configVersion, errors);
+      return;
+    }
+    appliedConfigVersion = result.config.configVersion;
+    metrics.configVersion.set(appliedConfigVersion);
+    logger.info({ configVersion: appliedConfigVersion }, 'configuration applied');
+    answer('applied', appliedConfigVersion);
+    publishSafely('status', transport?.publish('status', status('online', 'started')));
+  }
+
+  /** Two phases so that a rule set refused by one camera leaves every camera as it was. */
+  function applyConfig(c: AgentConfig): string[] {
+    const plans = c.cameras.map((camCfg) => {
+      const cam = cameras.find((x) => x.config.id === camCfg.id)!;
+      const rules = { zones: camCfg.zones, lines: camCfg.lines, tailgating: camCfg.tailgating };
+      return { cam, camCfg, rules };
+    });
+    const errors: string[] = [];
+    const prepared = plans.map(({ cam, camCfg, rules }) => {
+      if (!camCfg.trackingEnabled) return { cam, next: undefined };
+      try {
+        return { cam, next: createTrackingPipeline({ rules, timeZone: config.timeZone }) };
+      } catch (err) {
+        errors.push(`camera ${camCfg.id}: ${(err as Error).message}`);
+        return { cam, next: undefined };
+      }
+    });
+    if (errors.length) return errors;
+    for (const [i, { cam, next }] of prepared.entries()) {
+      const { rules } = plans[i]!;
+      if (!next) cam.tracking = undefined;
+      else if (cam.tracking) {
+        // keep the live tracks and the counts of unchanged lines
+        const r = cam.tracking.applyRules(rules);
+        if (!r.ok) cam.tracking = next;
+      } else cam.tracking = next;
+    }
+    return [];
+  }
+
   return {
+    /** Feed a message received on this agent's retained config topic. */
+    onConfigMessage,
+    localPort: () => localEndpoint?.port ?? null,
+
     async start() {
       detectors = await deps.openDetectors();
       gate = await deps.openGate?.();
@@ -293,7 +393,10 @@ export function createAgent(deps: AgentDeps): Agent {
             ...(deps.ffmpegPath ? { ffmpegPath: deps.ffmpegPath } : {}),
             stallTimeoutMs: camCfg.stallTimeoutS * 1000,
             logger: logger.child({ module: 'camera', camera: camCfg.id }),
-            onFrame: (f) => queue.push(f),
+            onFrame: (f) => {
+              metrics.framesDecoded.inc({ camera: camCfg.id });
+              queue.push(f);
+            },
             onState: (s) => onCameraState(rt, s),
           }),
         };
@@ -308,6 +411,22 @@ export function createAgent(deps: AgentDeps): Agent {
       healthTimer = setInterval(() => {
         publishSafely('health', transport?.publish('health', buildHealth()));
       }, config.healthIntervalS * 1000);
+      if (config.localHttp.enabled) {
+        localEndpoint = await startLocalEndpoint({
+          host: config.localHttp.host,
+          port: config.localHttp.port,
+          registry: metrics.registry,
+          logger,
+          health: () => ({
+            // healthy while at least one camera delivers frames: a dead camera is reported, not a reason to restart the box
+            ok: !stopping && cameras.some((c) => c.camera.state === 'online'),
+            mqttConnected: transport?.connected ?? false,
+            cameras: cameraInfos(),
+            configVersion: appliedConfigVersion,
+            uptimeS: Math.round((Date.now() - startedAt) / 1000),
+          }),
+        });
+      }
       logger.info({ cameras: cameras.length, models: models() }, 'agent started');
     },
 
@@ -315,6 +434,7 @@ export function createAgent(deps: AgentDeps): Agent {
       if (stopping) return;
       stopping = true;
       if (healthTimer) clearInterval(healthTimer);
+      await localEndpoint?.close();
       await Promise.all(cameras.map((c) => c.camera.stop()));
       for (const c of cameras) {
         c.queue.close();

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ID_PATTERN } from './ids.js';
-import { agentConfigSchema } from './schemas/config.js';
+import { agentConfigSchema, configStateSchema } from './schemas/config.js';
 import { accessEventSchema, cameraEventSchema, movementEventSchema } from './schemas/events.js';
 import { healthSchema } from './schemas/health.js';
 import { statusSchema } from './schemas/status.js';
@@ -65,6 +65,14 @@ export const TOPICS = {
     retain: true,
     publisher: 'server',
     description: 'Declared rules and thresholds for the agent',
+  },
+  configState: {
+    suffix: 'config/state',
+    schema: configStateSchema,
+    qos: 1,
+    retain: true,
+    publisher: 'agent',
+    description: 'The configuration version in force on the agent, or why the last one was rejected',
   },
 } as const satisfies Record<string, TopicSpec>;
 

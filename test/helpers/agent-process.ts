@@ -15,7 +15,8 @@ export interface AgentProcess {
 export function spawnAgent(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): AgentProcess {
   const dir = mkdtempSync(join(tmpdir(), 'portail-agent-'));
   const cfgPath = join(dir, 'agent.json');
-  writeFileSync(cfgPath, JSON.stringify(config));
+  // parallel test agents must not fight over the default local endpoint port
+  writeFileSync(cfgPath, JSON.stringify({ localHttp: { port: 0 }, ...config }));
   const child = spawn(
     process.execPath,
     ['--conditions=portail-src', '--import', 'tsx', join(REPO_ROOT, 'edge-agent/src/main.ts'), '--config', cfgPath],

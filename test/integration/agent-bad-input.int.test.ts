@@ -28,6 +28,35 @@ describe('edge agent: bad input is a clear outcome, never a crash', () => {
     expect(agent.output()).toContain(empty);
   }, 60_000);
 
+  it("providers ['cuda', 'cpu'] without CUDA: the agent runs on CPU, says so in its status, and logs why", async () => {
+    const agent = spawnAgent({
+      site: 'bad-input',
+      agent: 'no-cuda',
+      mqtt: { url: t.server.mqttUrl },
+      vision: { providers: ['cuda', 'cpu'] },
+      cameras: [{ id: 'c1', url: clip('intel-face-demographics-walking.mp4'), role: 'both', loop: true, maxFps: 5 }],
+    });
+    try {
+      const models = await waitUntil(async () => {
+        const res = await fetch(`${t.server.httpUrl}/api/agents`);
+        const a = ((await res.json()) as { agents: { agent: string; state: string; status: { models?: { name: string; provider?: string }[] } | null }[] }).agents.find(
+          (x) => x.agent === 'no-cuda' && x.state === 'online',
+        );
+        return a?.status?.models;
+      }, 'agent online with its models', 60_000, 250);
+      expect(models.map((m) => m.provider)).toEqual(['cpu', 'cpu']);
+      const warnings = agent
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('execution provider unavailable'))
+        .map((l) => JSON.parse(l) as { provider: string; reason: string });
+      expect(warnings.length).toBeGreaterThanOrEqual(2);
+      expect(warnings.every((w) => w.provider === 'cuda' && w.reason.length > 5)).toBe(true);
+    } finally {
+      expect(await agent.stop('SIGTERM')).toBe(0);
+    }
+  }, 90_000);
+
   it('an invalid configuration exits with code 2 and names the bad field', async () => {
     const agent = spawnAgent({ site: 'Bad Site!', agent: 'a', cameras: [] });
     expect(await agent.exited).toBe(2);

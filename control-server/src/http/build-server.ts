@@ -9,6 +9,7 @@ import type { HttpDeps } from './deps.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { metricsRoutes } from './routes/metrics-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 import { createLiveHub, type LiveHub } from './ws/live-hub.js';
 import { liveSocket } from './ws/live-socket.js';
@@ -90,6 +91,7 @@ export function buildServer(opts: BuildServerOptions): BuiltServer {
   void app.register(agentRoutes);
   void app.register(eventRoutes);
   void app.register(statsRoutes, { wsStats: () => hub.stats() });
+  void app.register(metricsRoutes, { wsStats: () => hub.stats() });
   void app.register(liveSocket, {
     hub,
     helloEvents: opts.ws.helloEvents,

@@ -150,6 +150,13 @@ export function createIngest(deps: IngestDeps): Ingest {
           return storeEvent('movement', value as PayloadOf<'movement'>, receivedAt);
         case 'camera':
           return storeEvent('camera', value as PayloadOf<'camera'>, receivedAt);
+        case 'configState': {
+          const v = value as PayloadOf<'configState'>;
+          const agent = agents.applyConfigState(v, receivedAt);
+          if (v.result === 'rejected') log.warn({ site: v.site, agent: v.agent, version: v.receivedVersion, errors: v.errors }, 'agent rejected its configuration');
+          bus.publish({ type: 'agent', agent });
+          return { kind: 'status' };
+        }
       }
     } catch (err) {
       // a database failure is ours, not the sender's: count it, log it, keep serving

@@ -1,4 +1,4 @@
-import type { Health, Status } from '@portail/protocol';
+import type { ConfigState, Health, Status } from '@portail/protocol';
 import type { Database } from 'better-sqlite3';
 
 export type AgentState = 'online' | 'offline' | 'unknown';
@@ -10,6 +10,8 @@ export interface AgentRecord {
   state: AgentState;
   status: Status | null;
   health: Health | null;
+  /** the agent's answer to its retained configuration (version in force, or why it was rejected) */
+  configState: ConfigState | null;
   /** server time of the last message the agent itself sent; its last will does not count */
   lastSeen: string | null;
   updatedAt: string;
@@ -19,6 +21,8 @@ export interface AgentRepository {
   applyStatus(status: Status, receivedAt: string): AgentRecord;
   /** `created` when this health is the first thing heard from the agent */
   applyHealth(health: Health, receivedAt: string): { agent: AgentRecord; created: boolean };
+  /** the agent's retained answer to its configuration */
+  applyConfigState(state: ConfigState, receivedAt: string): AgentRecord;
   /** an event from a known agent proves it alive; unknown agents are not created by events */
   touch(site: string, agent: string, receivedAt: string): void;
   get(site: string, agent: string): AgentRecord | null;
@@ -31,6 +35,7 @@ interface AgentRow {
   state: AgentState;
   status: string | null;
   health: string | null;
+  config_state: string | null;
   last_seen: string | null;
   updated_at: string;
 }
@@ -42,6 +47,7 @@ function toAgent(row: AgentRow): AgentRecord {
     state: row.state,
     status: row.status === null ? null : (JSON.parse(row.status) as Status),
     health: row.health === null ? null : (JSON.parse(row.health) as Health),
+    configState: row.config_state === null ? null : (JSON.parse(row.config_state) as ConfigState),
     lastSeen: row.last_seen,
     updatedAt: row.updated_at,
   };
@@ -67,6 +73,15 @@ export function createAgentRepository(db: Database): AgentRepository {
      VALUES (?, ?, 'unknown', ?, ?, ?)
      ON CONFLICT (site, agent) DO UPDATE SET
        health = excluded.health,
+       last_seen = excluded.last_seen,
+       updated_at = excluded.updated_at
+     RETURNING *`,
+  );
+  const configStateStmt = db.prepare<[string, string, string, string, string], AgentRow>(
+    `INSERT INTO agents (site, agent, state, config_state, last_seen, updated_at)
+     VALUES (?, ?, 'unknown', ?, ?, ?)
+     ON CONFLICT (site, agent) DO UPDATE SET
+       config_state = excluded.config_state,
        last_seen = excluded.last_seen,
        updated_at = excluded.updated_at
      RETURNING *`,
@@ -97,6 +112,9 @@ export function createAgentRepository(db: Database): AgentRepository {
     },
     applyHealth(health, receivedAt) {
       return applyHealthTx(health, receivedAt);
+    },
+    applyConfigState(state, receivedAt) {
+      return toAgent(configStateStmt.get(state.site, state.agent, JSON.stringify(state), receivedAt, receivedAt)!);
     },
     touch(site, agent, receivedAt) {
       touchStmt.run(receivedAt, site, agent);

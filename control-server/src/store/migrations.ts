@@ -43,4 +43,12 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'agent configuration state',
+    up: (db) => {
+      // the retained answer of an agent to its configuration: version in force, or why rejected
+      db.exec(`ALTER TABLE agents ADD COLUMN config_state TEXT CHECK (config_state IS NULL OR json_valid(config_state));`);
+    },
+  },
 ];

@@ -81,6 +81,14 @@ export const agentFileConfigSchema = z.strictObject({
     }),
   healthIntervalS: z.number().min(1).max(300).default(10).describe('seconds between health messages'),
   timeZone: z.string().default('Europe/Paris').describe('IANA time zone of the site, for rule schedules'),
+  localHttp: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: z.string().default('127.0.0.1').describe('loopback by default: for the box\'s own supervisor'),
+      port: z.number().int().min(0).max(65535).default(9464).describe('0 picks a free port (logged)'),
+    })
+    .default({ enabled: true, host: '127.0.0.1', port: 9464 })
+    .describe('local /healthz and Prometheus /metrics endpoint'),
   dataDir: z.string().default('.data/agent').describe('folder of the agent database (encrypted templates, revocations)'),
   credentials: z
     .strictObject({

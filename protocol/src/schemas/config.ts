@@ -260,3 +260,20 @@ export const agentConfigSchema = z
     });
   });
 export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/**
+ * Retained, agent → server: the answer to `config` (the `.../set` + `.../state` pattern). The agent
+ * validates a new configuration before applying it; an invalid one is rejected with its errors and
+ * the last good one stays in force.
+ */
+export const configStateSchema = z.strictObject({
+  v: protocolVersionSchema,
+  site: idSchema,
+  agent: idSchema,
+  ts: timestampSchema,
+  appliedVersion: z.number().int().nonnegative().nullable().describe('version in force; null before any was received'),
+  result: z.enum(['applied', 'rejected']).describe('outcome of the last configuration received'),
+  receivedVersion: z.number().int().nonnegative().nullable().describe('version of the last configuration received, when readable'),
+  errors: z.array(z.string().max(512)).max(50).optional().describe('why it was rejected, one message per problem with its path'),
+});
+export type ConfigState = z.infer<typeof configStateSchema>;
