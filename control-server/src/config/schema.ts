@@ -107,5 +107,12 @@ export type ExternalMqttConfig = Extract<MqttConfig, { mode: 'external' }>;
 
 /** JSON Schema of the config file, for editors and a future settings form. */
 export function configJsonSchema(): unknown {
-  return z.toJSONSchema(configSchema, { io: 'input' });
+  const schema = z.toJSONSchema(configSchema, { io: 'input' }) as { properties: Record<string, Record<string, unknown>> };
+  // the default console folder is an absolute path of this checkout: not something to publish
+  const consoleDir = schema.properties.consoleDir;
+  if (consoleDir) {
+    delete consoleDir.default;
+    consoleDir.description = `${String(consoleDir.description)} (default: console/dist of this installation)`;
+  }
+  return schema;
 }
