@@ -1,8 +1,10 @@
 import { useEffect, useMemo } from 'react';
 import { AgentsTable } from './components/agents-table.js';
+import { AlertQueue } from './components/alert-queue.js';
 import { ConnectionIndicator } from './components/connection-indicator.js';
 import { EventsList } from './components/events-list.js';
 import { LanguageSwitch } from './components/language-switch.js';
+import { LineCountsPanel } from './components/line-counts-panel.js';
 import { useI18n } from './i18n/i18n.js';
 import { useLive } from './live/use-live.js';
 
@@ -31,6 +33,10 @@ export function App() {
       </header>
       <main>
         <AgentsTable agents={agents} />
+        <div className="panels">
+          <AlertQueue alerts={state.alerts} />
+          <LineCountsPanel counts={state.lineCounts} />
+        </div>
         <EventsList events={state.events} />
       </main>
     </div>

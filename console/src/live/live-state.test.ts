@@ -1,6 +1,7 @@
 import type { Health } from '@portail/protocol';
 import { describe, expect, it } from 'vitest';
-import { initialLiveState, mergeEvents, reduceLive } from './live-state.js';
+import { accessEvent, lineCountsEvent, movementEvent } from './event-fixtures.js';
+import { initialLiveState, MAX_EVENTS, mergeAlerts, mergeEvents, reduceLive } from './live-state.js';
 import type { AgentView, LiveEvent } from './wire.js';
 
 const at = (s: number): string => new Date(Date.UTC(2025, 8, 1, 7, 30, s)).toISOString();
@@ -64,5 +65,79 @@ describe('live state', () => {
     };
     const s = reduceLive(initialLiveState, { type: 'health', site: 'lycee-b', agent: 'g', health }, at(5));
     expect(s.agents['lycee-b/g']).toMatchObject({ state: 'unknown', health, lastSeen: at(5) });
+  });
+});
+
+describe('live state: alert queue and line counts', () => {
+  const crossing = movementEvent(2, {
+    kind: 'line_crossing',
+    rule: 'entry',
+    direction: 'in',
+    trackId: 'mh7jnistiwnmicq3',
+  });
+  const wrongWay = movementEvent(3, {
+    kind: 'wrong_way',
+    rule: 'entry',
+    direction: 'out',
+    trackId: 'k2v7k2v7k2v7k2v7',
+  });
+  const mismatch = accessEvent(4, { decision: 'mismatch', biometric: true, credentialId: 'c-5k2m9q' });
+  const accepted = accessEvent(5, { decision: 'accepted', biometric: false, credentialId: 'c-aaaa' });
+  const tailgating = movementEvent(6, { kind: 'tailgating', rule: 'gate-tailgating', excess: 2 });
+
+  it('rebuilds alerts and counts from the hello snapshot, then adds live pushes newest first', () => {
+    let s = reduceLive(
+      initialLiveState,
+      {
+        type: 'hello',
+        serverTime: at(5),
+        agents: [],
+        events: [
+          accepted,
+          mismatch,
+          lineCountsEvent(3, 'entry', 1, 0),
+          wrongWay,
+          crossing,
+          lineCountsEvent(1, 'entry', 0, 0),
+        ],
+      },
+      at(5),
+    );
+    expect(s.alerts.map((e) => e.id)).toEqual([mismatch.id, wrongWay.id]);
+    expect(s.lineCounts['lycee-a/gate-1/hall/entry']).toMatchObject({ in: 1, out: 0 });
+
+    s = reduceLive(s, { type: 'event', kind: 'movement', event: tailgating }, at(6));
+    s = reduceLive(s, { type: 'event', kind: 'movement', event: lineCountsEvent(7, 'entry', 2, 0) }, at(7));
+    expect(s.alerts.map((e) => e.id)).toEqual([tailgating.id, mismatch.id, wrongWay.id]);
+    expect(s.lineCounts['lycee-a/gate-1/hall/entry']).toMatchObject({ in: 2, out: 0 });
+    // every event still reaches the event list, crossings included
+    expect(s.events.map((e) => e.id)).toContain(crossing.id);
+    expect(s.events).toHaveLength(8);
+
+    // a reconnect's snapshot holding the same events changes neither
+    const again = reduceLive(
+      s,
+      { type: 'hello', serverTime: at(8), agents: [], events: [tailgating, mismatch] },
+      at(8),
+    );
+    expect(again.alerts).toBe(s.alerts);
+    expect(again.lineCounts).toBe(s.lineCounts);
+  });
+
+  it('keeps alerts when ordinary traffic overflows the event list', () => {
+    let s = reduceLive(initialLiveState, { type: 'event', kind: 'movement', event: wrongWay }, at(3));
+    for (let i = 0; i < MAX_EVENTS + 5; i += 1) {
+      s = reduceLive(s, { type: 'event', kind: 'movement', event: lineCountsEvent(10 + i, 'entry', i, 0) }, at(10 + i));
+    }
+    expect(s.events.map((e) => e.id)).not.toContain(wrongWay.id);
+    expect(s.alerts.map((e) => e.id)).toEqual([wrongWay.id]);
+  });
+
+  it('caps the alert queue, dropping the oldest', () => {
+    const many = Array.from({ length: 5 }, (_, i) =>
+      movementEvent(i, { kind: 'zone_entry', rule: 'cour', trackId: `t${i}` }),
+    );
+    expect(mergeAlerts([], many, 3).map((e) => e.id)).toEqual([many[4]!.id, many[3]!.id, many[2]!.id]);
+    expect(mergeAlerts([], [crossing, accepted])).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { alertKindOf, MAX_ALERTS } from './alerts.js';
+import { reduceLineCounts, type LineCounts } from './line-counts.js';
 import type { AgentView, LiveEvent, ServerMessage } from './wire.js';
 
 export const MAX_EVENTS = 200;
@@ -7,10 +9,21 @@ export interface LiveState {
   agents: Record<string, AgentView>;
   /** newest first by edge time then id, unique by id, at most MAX_EVENTS */
   events: LiveEvent[];
+  /**
+   * Movement alerts and gate verdicts that need a human, newest first, at most MAX_ALERTS. Kept apart
+   * from `events` so a burst of ordinary traffic does not push an alert out of the queue.
+   */
+  alerts: LiveEvent[];
+  /**
+   * Latest counts per line. The server has no "current counts" query yet, so they are rebuilt from the
+   * `line_counts` events of each hello snapshot plus the live pushes: a line whose last report is older
+   * than the snapshot's events shows up only at its next change.
+   */
+  lineCounts: LineCounts;
   synced: boolean;
 }
 
-export const initialLiveState: LiveState = { agents: {}, events: [], synced: false };
+export const initialLiveState: LiveState = { agents: {}, events: [], alerts: [], lineCounts: {}, synced: false };
 
 export function agentKey(site: string, agent: string): string {
   return `${site}/${agent}`;
@@ -42,6 +55,16 @@ export function mergeEvents(
   return [...byId.values()].sort(newerFirst).slice(0, cap);
 }
 
+/** The alert queue: the alert events among `incoming`, merged like the event list. */
+export function mergeAlerts(
+  current: readonly LiveEvent[],
+  incoming: readonly LiveEvent[],
+  cap = MAX_ALERTS,
+): LiveEvent[] {
+  const alerts = incoming.filter((e) => alertKindOf(e) !== null);
+  return alerts.length === 0 ? (current as LiveEvent[]) : mergeEvents(current, alerts, cap);
+}
+
 /** Pure reducer over server messages; `nowIso` is when the message was received. */
 export function reduceLive(state: LiveState, msg: ServerMessage, nowIso: string): LiveState {
   switch (msg.type) {
@@ -49,7 +72,13 @@ export function reduceLive(state: LiveState, msg: ServerMessage, nowIso: string)
       // the snapshot is the truth for agents; events already shown are kept and deduplicated
       const agents: Record<string, AgentView> = {};
       for (const a of msg.agents) agents[agentKey(a.site, a.agent)] = a;
-      return { agents, events: mergeEvents(state.events, msg.events), synced: true };
+      return {
+        agents,
+        events: mergeEvents(state.events, msg.events),
+        alerts: mergeAlerts(state.alerts, msg.events),
+        lineCounts: reduceLineCounts(state.lineCounts, msg.events),
+        synced: true,
+      };
     }
     case 'agent': {
       const k = agentKey(msg.agent.site, msg.agent.agent);
@@ -73,10 +102,17 @@ export function reduceLive(state: LiveState, msg: ServerMessage, nowIso: string)
     }
     case 'event': {
       const events = mergeEvents(state.events, [msg.event]);
+      const alerts = mergeAlerts(state.alerts, [msg.event]);
+      const lineCounts = reduceLineCounts(state.lineCounts, [msg.event]);
       const k = agentKey(msg.event.site, msg.event.agent);
       const prev = state.agents[k];
       const agents = prev ? { ...state.agents, [k]: { ...prev, lastSeen: nowIso } } : state.agents;
-      return events === state.events && agents === state.agents ? state : { ...state, events, agents };
+      const unchanged =
+        events === state.events &&
+        agents === state.agents &&
+        alerts === state.alerts &&
+        lineCounts === state.lineCounts;
+      return unchanged ? state : { ...state, events, agents, alerts, lineCounts };
     }
   }
 }
