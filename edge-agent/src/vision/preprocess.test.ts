@@ -5,6 +5,7 @@ import {
   planPadToMultiple,
   planToBoxMap,
   type PackedImage,
+  type TensorFormat,
 } from './preprocess.js';
 import { VisionError } from './vision-error.js';
 
@@ -217,6 +218,47 @@ describe('createPreprocessor', () => {
     expect(third.plan.resizedHeight).toBe(2);
     expect(third.data[0]).toBe(3);
     expect(third.data[2 * 4 + 1]).toBe(9);
+  });
+
+  it('de-interleaves identically through the 32-bit word path, the byte path and a per-pixel reference', () => {
+    // 7×3 = 21 pixels: five 4-pixel groups and one left over; multiple 1 keeps the rows contiguous
+    const w = 7;
+    const h = 3;
+    const bytes = new Uint8Array(w * h * 3 + 1);
+    let seed = 4242;
+    for (let i = 0; i < bytes.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      bytes[i] = seed >>> 24;
+    }
+    const aligned = bytes.subarray(0, w * h * 3); // byteOffset 0: word path
+    const unaligned = bytes.subarray(1); // byteOffset 1: byte path
+    const formats: TensorFormat[] = [
+      {},
+      { swapRB: true, mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395] },
+    ];
+    for (const format of formats) {
+      const mean = format.mean ?? [0, 0, 0];
+      const std = format.std ?? [1, 1, 1];
+      const swap = format.swapRB === true;
+      for (const data of [aligned, unaligned]) {
+        for (const [multiple, dstW, dstH] of [
+          [1, w, h], // contiguous rows
+          [4, 8, 4], // a padding column and row: row by row
+        ] as const) {
+          const pre = createPreprocessor((sw, sh) => planPadToMultiple(sw, sh, multiple), format);
+          const { data: t } = pre.run({ width: w, height: h, data });
+          for (let y = 0; y < h; y++) {
+            for (let x = 0; x < w; x++) {
+              for (let k = 0; k < 3; k++) {
+                const c = swap ? 2 - k : k; // output channel of source byte k
+                const want = Math.fround((data[(y * w + x) * 3 + k]! - mean[c]!) * (1 / std[c]!));
+                expect(at(t, dstW, dstH, c, x, y)).toBe(want);
+              }
+            }
+          }
+        }
+      }
+    }
   });
 
   it('rejects a buffer that does not match its size', () => {

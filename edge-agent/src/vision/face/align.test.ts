@@ -173,6 +173,42 @@ describe('warpSimilarity', () => {
     expect([out[o], out[o + 1]]).toEqual([2, 0]);
   });
 
+  it('matches a per-pixel four-tap reference byte for byte, inside the image and across its border', () => {
+    const w = 31;
+    const h = 23;
+    const rnd = lcg(77);
+    const data = Uint8Array.from({ length: w * h * 3 }, () => Math.floor(rnd() * 256));
+    const px = (x: number, y: number, c: number) =>
+      x >= 0 && y >= 0 && x < w && y < h ? data[(y * w + x) * 3 + c]! : 0;
+    for (let k = 0; k < 40; k++) {
+      const t = similarity(0.4 + 2 * rnd(), rnd() * 2 * Math.PI, rnd() * 40 - 10, rnd() * 40 - 10);
+      const out = warpSimilarity({ width: w, height: h, data }, t, 29, 27);
+      const inv = invertSimilarity(t);
+      let mismatches = 0;
+      for (let v = 0; v < 27; v++) {
+        // the same incremental source coordinates as the warp: start of row, then + (a, b) per pixel
+        let x = -inv.b * v + inv.tx;
+        let y = inv.a * v + inv.ty;
+        for (let u = 0; u < 29; u++, x += inv.a, y += inv.b) {
+          const x0 = Math.floor(x);
+          const y0 = Math.floor(y);
+          const fx = x - x0;
+          const fy = y - y0;
+          for (let c = 0; c < 3; c++) {
+            const want = Math.round(
+              (1 - fx) * (1 - fy) * px(x0, y0, c) +
+                fx * (1 - fy) * px(x0 + 1, y0, c) +
+                (1 - fx) * fy * px(x0, y0 + 1, c) +
+                fx * fy * px(x0 + 1, y0 + 1, c),
+            );
+            if (out[(v * 29 + u) * 3 + c] !== want) mismatches++;
+          }
+        }
+      }
+      expect(mismatches).toBe(0);
+    }
+  });
+
   it('alignFace puts the landmarks of a scaled, rotated synthetic face on the template', () => {
     // draw five bright dots where a face would have them, in a frame rotated by 15° and scaled 2.2×
     const truth = similarity(1 / 2.2, (-15 * Math.PI) / 180, 0, 0);

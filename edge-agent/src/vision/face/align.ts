@@ -1,3 +1,4 @@
+import { roundNonNegative } from '../round-non-negative.js';
 import type { Frame, Point } from '../types.js';
 
 /**
@@ -119,14 +120,44 @@ export function warpSimilarity(
   out: Uint8Array = new Uint8Array(outW * outH * 3),
 ): Uint8Array {
   const inv = invertSimilarity(t);
-  const { width: w, height: h, data } = src;
+  const ia = inv.a;
+  const ib = inv.b;
+  const itx = inv.tx;
+  const ity = inv.ty;
+  const w = src.width;
+  const h = src.height;
+  const data = src.data;
   const stride = w * 3;
+  const xMax = w - 1;
+  const yMax = h - 1;
   let o = 0;
   for (let v = 0; v < outH; v++) {
     // source coordinates of (0, v); each step in u adds (inv.a, inv.b)
-    let x = -inv.b * v + inv.tx;
-    let y = inv.a * v + inv.ty;
-    for (let u = 0; u < outW; u++, x += inv.a, y += inv.b, o += 3) {
+    let x = -ib * v + itx;
+    let y = ia * v + ity;
+    for (let u = 0; u < outW; u++, x += ia, y += ib, o += 3) {
+      if (x >= 0 && y >= 0 && x < xMax && y < yMax) {
+        // All four neighbours inside (nearly every pixel). x, y ≥ 0, so truncation is the floor;
+        // the sum is the general one below, unrolled in the same order, so the bytes are identical.
+        const x0 = x | 0;
+        const y0 = y | 0;
+        const fx = x - x0;
+        const fy = y - y0;
+        const w00 = (1 - fx) * (1 - fy);
+        const w10 = fx * (1 - fy);
+        const w01 = (1 - fx) * fy;
+        const w11 = fx * fy;
+        const p00 = y0 * stride + x0 * 3;
+        const p01 = p00 + stride;
+        out[o] = roundNonNegative(w00 * data[p00]! + w10 * data[p00 + 3]! + w01 * data[p01]! + w11 * data[p01 + 3]!);
+        out[o + 1] = roundNonNegative(
+          w00 * data[p00 + 1]! + w10 * data[p00 + 4]! + w01 * data[p01 + 1]! + w11 * data[p01 + 4]!,
+        );
+        out[o + 2] = roundNonNegative(
+          w00 * data[p00 + 2]! + w10 * data[p00 + 5]! + w01 * data[p01 + 2]! + w11 * data[p01 + 5]!,
+        );
+        continue;
+      }
       const x0 = Math.floor(x);
       const y0 = Math.floor(y);
       if (x0 < -1 || y0 < -1 || x0 >= w || y0 >= h) {
@@ -135,28 +166,42 @@ export function warpSimilarity(
         out[o + 2] = 0;
         continue;
       }
-      const fx = x - x0;
-      const fy = y - y0;
-      const in00 = x0 >= 0 && y0 >= 0;
-      const in10 = x0 + 1 < w && y0 >= 0;
-      const in01 = x0 >= 0 && y0 + 1 < h;
-      const in11 = x0 + 1 < w && y0 + 1 < h;
-      const w00 = (1 - fx) * (1 - fy);
-      const w10 = fx * (1 - fy);
-      const w01 = (1 - fx) * fy;
-      const w11 = fx * fy;
-      const p00 = y0 * stride + x0 * 3;
-      for (let c = 0; c < 3; c++) {
-        let acc = 0;
-        if (in00) acc += w00 * data[p00 + c]!;
-        if (in10) acc += w10 * data[p00 + 3 + c]!;
-        if (in01) acc += w01 * data[p00 + stride + c]!;
-        if (in11) acc += w11 * data[p00 + stride + 3 + c]!;
-        out[o + c] = Math.round(acc);
-      }
+      borderPixel(data, w, h, x0, y0, x - x0, y - y0, out, o);
     }
   }
   return out;
+}
+
+/** A pixel whose neighbours straddle the source edge: the ones outside count as 0. */
+function borderPixel(
+  data: Uint8Array,
+  w: number,
+  h: number,
+  x0: number,
+  y0: number,
+  fx: number,
+  fy: number,
+  out: Uint8Array,
+  o: number,
+): void {
+  const stride = w * 3;
+  const in00 = x0 >= 0 && y0 >= 0;
+  const in10 = x0 + 1 < w && y0 >= 0;
+  const in01 = x0 >= 0 && y0 + 1 < h;
+  const in11 = x0 + 1 < w && y0 + 1 < h;
+  const w00 = (1 - fx) * (1 - fy);
+  const w10 = fx * (1 - fy);
+  const w01 = (1 - fx) * fy;
+  const w11 = fx * fy;
+  const p00 = y0 * stride + x0 * 3;
+  for (let c = 0; c < 3; c++) {
+    let acc = 0;
+    if (in00) acc += w00 * data[p00 + c]!;
+    if (in10) acc += w10 * data[p00 + 3 + c]!;
+    if (in01) acc += w01 * data[p00 + stride + c]!;
+    if (in11) acc += w11 * data[p00 + stride + 3 + c]!;
+    out[o + c] = Math.round(acc);
+  }
 }
 
 /** Align a detected face to the ArcFace 112×112 template. The caller owns (and should zero) `data`. */

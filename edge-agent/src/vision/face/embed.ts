@@ -62,7 +62,23 @@ export function toTemplate(embedder: Pick<Embedder, 'modelId' | 'sha256' | 'dim'
   return { modelId: embedder.modelId, sha256: embedder.sha256, dim: embedder.dim, vector };
 }
 
-/** Packed BGR24 crop → NCHW float32 in the model's channel order, (x − mean) / std. */
+/** byte value → (v − mean) / std as float32, for the last (mean, std) asked (rebuilt on a change) */
+let lut = { mean: NaN, std: NaN, table: new Float32Array(256) };
+
+function normaliseTable(mean: number, std: number): Float32Array {
+  if (lut.mean !== mean || lut.std !== std) {
+    const table = new Float32Array(256);
+    const inv = 1 / std;
+    for (let v = 0; v < 256; v++) table[v] = (v - mean) * inv;
+    lut = { mean, std, table };
+  }
+  return lut.table;
+}
+
+/**
+ * Packed BGR24 crop → NCHW float32 in the model's channel order, (x − mean) / std, in one pass over
+ * the pixels. The normalisation is a 256-entry table holding exactly the float32 of (x − mean)·(1/std).
+ */
 export function embedderInput(
   bgr: Uint8Array,
   spec: Pick<EmbedderSpec, 'channelOrder' | 'mean' | 'std'>,
@@ -73,13 +89,14 @@ export function embedderInput(
   if (bgr.length !== plane * 3) {
     throw new VisionError('VISION_ERR_BAD_FRAME', `aligned crop has ${bgr.length} bytes, expected ${plane * 3}`);
   }
-  // plane k of the tensor takes byte offset srcOf[k] of each BGR pixel
-  const srcOf = spec.channelOrder === 'rgb' ? [2, 1, 0] : [0, 1, 2];
-  const inv = 1 / spec.std;
-  for (let k = 0; k < 3; k++) {
-    const base = k * plane;
-    const c = srcOf[k]!;
-    for (let i = 0, o = c; i < plane; i++, o += 3) out[base + i] = (bgr[o]! - spec.mean) * inv;
+  const t = normaliseTable(spec.mean, spec.std);
+  // plane of the tensor that takes each BGR byte
+  const pb = spec.channelOrder === 'rgb' ? 2 * plane : 0;
+  const pr = spec.channelOrder === 'rgb' ? 0 : 2 * plane;
+  for (let i = 0, s = 0; i < plane; i++, s += 3) {
+    out[pb + i] = t[bgr[s]!]!;
+    out[plane + i] = t[bgr[s + 1]!]!;
+    out[pr + i] = t[bgr[s + 2]!]!;
   }
   return out;
 }
@@ -108,6 +125,9 @@ export async function createEmbedder(opts: EmbedderOptions = {}): Promise<Embedd
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
   const size = ALIGNED_FACE_SIZE_PX;
+  // inputs are reused rather than allocated per face; a pool, since overlapping `embed` calls must
+  // not share one
+  const free: Float32Array[] = [];
   let closed = false;
   logger?.info({ model: spec.modelId, provider, sha256: model.sha256, dim: spec.dim }, 'face embedder ready');
 
@@ -118,8 +138,9 @@ export async function createEmbedder(opts: EmbedderOptions = {}): Promise<Embedd
     provider,
     async embed(aligned112Bgr) {
       if (closed) throw new VisionError('VISION_ERR_CLOSED', `${spec.modelId} embedder is closed`);
-      const input = embedderInput(aligned112Bgr, spec, size);
+      const input = free.pop() ?? new Float32Array(3 * size * size);
       try {
+        embedderInput(aligned112Bgr, spec, size, input);
         const outputs = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, 3, size, size]) });
         const raw = outputs[outputName]?.data;
         if (!(raw instanceof Float32Array) || raw.length !== spec.dim) {
@@ -130,8 +151,9 @@ export async function createEmbedder(opts: EmbedderOptions = {}): Promise<Embedd
         }
         return l2NormaliseInPlace(Float32Array.from(raw));
       } finally {
-        // the normalised crop is face data: do not leave it for the GC to find
+        // the normalised crop is face data: zeroed before it goes back to the pool
         input.fill(0);
+        free.push(input);
       }
     },
     async close() {

@@ -59,12 +59,14 @@ export function createFacePipelineFrom(deps: FacePipelineDeps): FacePipeline {
   const { embedder, liveness, logger } = deps;
   const qualityOptions = deps.quality ?? {};
   const size = ALIGNED_FACE_SIZE_PX;
+  // aligned crops are reused rather than allocated per face (a pool: overlapping calls each get one)
+  const freeCrops: Uint8Array[] = [];
   return {
     embedder: { modelId: embedder.modelId, sha256: embedder.sha256, dim: embedder.dim, provider: embedder.provider },
     liveness: liveness ? { models: liveness.models, provider: liveness.provider, threshold: liveness.threshold } : null,
     async analyse(frame, face, options = {}) {
       const t0 = performance.now();
-      const crop = new Uint8Array(size * size * 3);
+      const crop = freeCrops.pop() ?? new Uint8Array(size * size * 3);
       try {
         const aligned = alignFace(frame, face.landmarks, crop);
         const t1 = performance.now();
@@ -80,6 +82,7 @@ export function createFacePipelineFrom(deps: FacePipelineDeps): FacePipeline {
         return { quality, liveness: live, template, timingsMs };
       } finally {
         crop.fill(0);
+        freeCrops.push(crop);
       }
     },
     async close() {

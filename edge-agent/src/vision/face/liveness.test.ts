@@ -64,6 +64,55 @@ describe('livenessInput', () => {
   });
 });
 
+describe('livenessInput against a per-pixel cv2 INTER_LINEAR reference', () => {
+  it('gives the same values on random crops, downscaled and upscaled', () => {
+    let seed = 31337;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const f = frameFrom(97, 71, () => [Math.floor(rnd() * 256), Math.floor(rnd() * 256), Math.floor(rnd() * 256)]);
+    const size = 80;
+    for (let k = 0; k < 12; k++) {
+      const x0 = Math.floor(rnd() * 60);
+      const y0 = Math.floor(rnd() * 40);
+      const rect = {
+        x0,
+        y0,
+        x1: x0 + 5 + Math.floor(rnd() * (96 - x0 - 5)),
+        y1: y0 + 5 + Math.floor(rnd() * (70 - y0 - 5)),
+      };
+      const t = livenessInput(f, rect, size);
+      const cw = rect.x1 - rect.x0 + 1;
+      const ch = rect.y1 - rect.y0 + 1;
+      // half-pixel centres, clamped to the crop; the x weight is kept in float32, as it always was
+      const tap = (d: number, scale: number, n: number): [number, number, number] => {
+        const s = (d + 0.5) * scale - 0.5;
+        let i = Math.floor(s);
+        let frac = s - i;
+        if (i < 0) [i, frac] = [0, 0];
+        if (i >= n - 1) [i, frac] = [n - 1, 0];
+        return [i, Math.min(i + 1, n - 1), frac];
+      };
+      let mismatches = 0;
+      for (let v = 0; v < size; v++) {
+        const [ya, yb, fy] = tap(v, ch / size, ch);
+        for (let u = 0; u < size; u++) {
+          const [xa, xb, fxRaw] = tap(u, cw / size, cw);
+          const fx = Math.fround(fxRaw);
+          for (let c = 0; c < 3; c++) {
+            const p = (x: number, y: number) => f.data[((rect.y0 + y) * f.width + rect.x0 + x) * 3 + c]!;
+            const top = p(xa, ya) * (1 - fx) + p(xb, ya) * fx;
+            const bottom = p(xa, yb) * (1 - fx) + p(xb, yb) * fx;
+            if (t[c * size * size + v * size + u] !== Math.round(top * (1 - fy) + bottom * fy)) mismatches++;
+          }
+        }
+      }
+      expect(mismatches).toBe(0);
+    }
+  });
+});
+
 describe('fuseLiveness', () => {
   it('averages P(real) over the models and keeps the upstream argmax label', () => {
     const r = fuseLiveness(

@@ -1,6 +1,7 @@
 import { resolveModel } from '@portail/models';
 import type { Logger } from 'pino';
 import { openOnnxSession, ort, type ExecutionProvider } from '../../infra/onnx-session.js';
+import { roundNonNegative } from '../round-non-negative.js';
 import type { Box, Frame } from '../types.js';
 import { VisionError } from '../vision-error.js';
 
@@ -67,10 +68,20 @@ export function livenessCropRect(frameWidth: number, frameHeight: number, box: B
   return { x0: Math.trunc(x0), y0: Math.trunc(y0), x1: Math.trunc(x1), y1: Math.trunc(y1) };
 }
 
+/** Horizontal taps of `livenessInput`, reused across calls (it is synchronous). */
+const taps = {
+  size: 0,
+  col0: new Int32Array(0),
+  col1: new Int32Array(0),
+  wx: new Float64Array(0),
+  wx1: new Float64Array(0),
+};
+
 /**
  * Crop `rect` (inclusive) of a BGR24 frame and resize it to size×size like cv2.resize INTER_LINEAR
  * (half-pixel centres, edge clamp, no anti-aliasing), rounding to 8-bit as cv2 does on uint8
  * images, then lay it out as NCHW float32 BGR in raw 0..255: the models take no normalisation.
+ * One pass over the output; the horizontal taps are computed once per call.
  */
 export function livenessInput(
   frame: Pick<Frame, 'width' | 'height' | 'data'>,
@@ -85,11 +96,19 @@ export function livenessInput(
   if (cw < 1 || ch < 1) throw new VisionError('VISION_ERR_BAD_FRAME', `empty liveness crop ${JSON.stringify(rect)}`);
   const sx = cw / size;
   const sy = ch / size;
+  const data = frame.data;
   const stride = frame.width * 3;
   const plane = size * size;
-  // horizontal taps are the same for every row: compute them once
-  const xi = new Int32Array(size);
-  const xf = new Float32Array(size);
+  if (taps.size !== size) {
+    taps.size = size;
+    taps.col0 = new Int32Array(size);
+    taps.col1 = new Int32Array(size);
+    taps.wx = new Float64Array(size);
+    taps.wx1 = new Float64Array(size);
+  }
+  const { col0, col1, wx, wx1 } = taps;
+  // horizontal taps are the same for every row: byte offsets of the two source pixels and their
+  // weights. The weight goes through float32 (Math.fround) as it always has, so outputs are unchanged.
   for (let u = 0; u < size; u++) {
     let fx = (u + 0.5) * sx - 0.5;
     let ix = Math.floor(fx);
@@ -102,8 +121,11 @@ export function livenessInput(
       ix = cw - 1;
       fx = 0;
     }
-    xi[u] = ix;
-    xf[u] = fx;
+    const f = Math.fround(fx);
+    col0[u] = (x0 + ix) * 3;
+    col1[u] = f > 0 ? (x0 + ix) * 3 + 3 : (x0 + ix) * 3;
+    wx[u] = f;
+    wx1[u] = 1 - f;
   }
   for (let v = 0; v < size; v++) {
     let fy = (v + 0.5) * sy - 0.5;
@@ -117,18 +139,23 @@ export function livenessInput(
       iy = ch - 1;
       fy = 0;
     }
+    const gy = 1 - fy;
     const row0 = (y0 + iy) * stride;
     const row1 = iy + 1 < ch ? row0 + stride : row0;
-    for (let u = 0; u < size; u++) {
-      const fx = xf[u]!;
-      const p0 = (x0 + xi[u]!) * 3;
-      const p1 = fx > 0 ? p0 + 3 : p0;
-      const o = v * size + u;
-      for (let c = 0; c < 3; c++) {
-        const top = frame.data[row0 + p0 + c]! * (1 - fx) + frame.data[row0 + p1 + c]! * fx;
-        const bottom = frame.data[row1 + p0 + c]! * (1 - fx) + frame.data[row1 + p1 + c]! * fx;
-        out[c * plane + o] = Math.round(top * (1 - fy) + bottom * fy);
-      }
+    for (let u = 0, o = v * size; u < size; u++, o++) {
+      const fx = wx[u]!;
+      const gx = wx1[u]!;
+      const a = row0 + col0[u]!;
+      const b = row0 + col1[u]!;
+      const c = row1 + col0[u]!;
+      const d = row1 + col1[u]!;
+      out[o] = roundNonNegative((data[a]! * gx + data[b]! * fx) * gy + (data[c]! * gx + data[d]! * fx) * fy);
+      out[plane + o] = roundNonNegative(
+        (data[a + 1]! * gx + data[b + 1]! * fx) * gy + (data[c + 1]! * gx + data[d + 1]! * fx) * fy,
+      );
+      out[2 * plane + o] = roundNonNegative(
+        (data[a + 2]! * gx + data[b + 2]! * fx) * gy + (data[c + 2]! * gx + data[d + 2]! * fx) * fy,
+      );
     }
   }
   return out;
@@ -194,6 +221,9 @@ export async function createLivenessChecker(opts: LivenessOptions = {}): Promise
   );
   let closed = false;
   const size = LIVENESS_INPUT_PX;
+  // Model inputs are reused, not allocated per frame; a pool rather than one buffer per model
+  // because overlapping `check` calls (two passages at once) must not share an input.
+  const free: Float32Array[] = [];
   logger?.info({ models: opened.map((m) => m.name), provider: opened[0]!.provider, threshold }, 'liveness ready');
 
   return {
@@ -204,8 +234,9 @@ export async function createLivenessChecker(opts: LivenessOptions = {}): Promise
       if (closed) throw new VisionError('VISION_ERR_CLOSED', 'liveness checker is closed');
       const perModel: { model: string; probs: number[] }[] = [];
       for (const m of opened) {
-        const input = livenessInput(frame, livenessCropRect(frame.width, frame.height, box, m.scale), size);
+        const input = free.pop() ?? new Float32Array(3 * size * size);
         try {
+          livenessInput(frame, livenessCropRect(frame.width, frame.height, box, m.scale), size, input);
           const outputs = await m.session.run({
             [m.session.inputNames[0]!]: new ort.Tensor('float32', input, [1, 3, size, size]),
           });
@@ -215,8 +246,9 @@ export async function createLivenessChecker(opts: LivenessOptions = {}): Promise
           }
           perModel.push({ model: m.name, probs: softmax(logits) });
         } finally {
-          // the crop is face data: zero it rather than leave it to the GC
+          // the crop is face data: zeroed before it goes back to the pool
           input.fill(0);
+          free.push(input);
         }
       }
       return fuseLiveness(perModel, threshold);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FaceDetection, Point } from '../types.js';
 import { ARCFACE_TEMPLATE_112, type AlignedFace } from './align.js';
 import {
+  alignedSharpness,
   assessQuality,
   bgrToGray,
   DEFAULT_QUALITY_OPTIONS,
@@ -99,6 +100,15 @@ describe('laplacianVariance', () => {
       }
     }
     expect(laplacianVariance(blurred, w, w, 2)).toBeLessThan(laplacianVariance(sharp, w, w, 2) / 5);
+  });
+
+  it('alignedSharpness equals the trimmed Laplacian variance of the whole grey crop, exactly', () => {
+    const crop = new Uint8Array(112 * 112 * 3);
+    for (let i = 0; i < crop.length; i++) crop[i] = (Math.imul(i, 2654435761) >>> 23) & 0xff;
+    const aligned: AlignedFace = { size: 112, data: crop, transform: { a: 1, b: 0, tx: 0, ty: 0 } };
+    const whole = laplacianVariance(bgrToGray(crop, 112 * 112), 112, 112, 16);
+    expect(whole).toBeGreaterThan(100);
+    expect(alignedSharpness(aligned)).toBe(whole);
   });
 
   it('converts BGR to grey with BT.601 weights', () => {

@@ -161,12 +161,31 @@ export function bgrToGray(bgr: Uint8Array, pixels: number, out: Float32Array = n
  */
 const SHARPNESS_MARGIN_PX = 16;
 
-/** Sharpness of an aligned crop (see `laplacianVariance`). The grey copy is zeroed before returning. */
+/** Scratch grey window, reused across calls (this runs per frame; the function is synchronous). */
+let grayScratch = new Float32Array(0);
+
+/**
+ * Sharpness of an aligned crop (see `laplacianVariance`). Only the window the trimmed Laplacian
+ * reads, the inner region plus a 1-px ring, is converted to grey (82×82 of 112×112): the same
+ * values, visited in the same order, as converting the whole crop. The grey copy is zeroed before
+ * returning.
+ */
 export function alignedSharpness(aligned: AlignedFace): number {
-  const pixels = aligned.size * aligned.size;
-  const gray = bgrToGray(aligned.data, pixels);
-  const v = laplacianVariance(gray, aligned.size, aligned.size, SHARPNESS_MARGIN_PX);
-  gray.fill(0);
+  const size = aligned.size;
+  const m = Math.max(1, SHARPNESS_MARGIN_PX);
+  const side = size - 2 * m + 2;
+  if (side < 3) return 0;
+  const pixels = side * side;
+  if (grayScratch.length < pixels) grayScratch = new Float32Array(pixels);
+  const gray = grayScratch;
+  const bgr = aligned.data;
+  for (let y = 0, i = 0; y < side; y++) {
+    for (let x = 0, p = ((y + m - 1) * size + m - 1) * 3; x < side; x++, i++, p += 3) {
+      gray[i] = 0.114 * bgr[p]! + 0.587 * bgr[p + 1]! + 0.299 * bgr[p + 2]!;
+    }
+  }
+  const v = laplacianVariance(gray, side, side, 1);
+  gray.fill(0, 0, pixels);
   return v;
 }
 

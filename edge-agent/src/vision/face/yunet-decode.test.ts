@@ -116,6 +116,15 @@ describe('decodeYunet', () => {
     expect(all).toHaveLength(2);
   });
 
+  it('keeps a cell whose score equals the threshold exactly and drops it one float step above', () => {
+    const o = emptyOutputs();
+    setCell(o, face.s, face.idx, 0.37, 0.91, face.bbox, face.kps);
+    const score = Math.sqrt(Math.fround(0.37) * Math.fround(0.91));
+    expect(decodeYunet(o, 64, 32, { scoreThreshold: score, nmsIou: 0.3 }).map((f) => f.score)).toEqual([score]);
+    const above = score + Number.EPSILON * score;
+    expect(decodeYunet(o, 64, 32, { scoreThreshold: above, nmsIou: 0.3 })).toEqual([]);
+  });
+
   it('returns [] when nothing passes the threshold', () => {
     expect(decodeYunet(emptyOutputs(), 64, 32, { scoreThreshold: 0.6, nmsIou: 0.3 })).toEqual([]);
   });

@@ -30,6 +30,7 @@ export function decodeYunet(
 ): FaceDetection[] {
   const map = opts.map ?? IDENTITY_MAP;
   const faces: FaceDetection[] = [];
+  const minProduct = opts.scoreThreshold > 0 ? opts.scoreThreshold * opts.scoreThreshold * (1 - 1e-9) : -Infinity;
   for (const s of YUNET_STRIDES) {
     if (inputWidth % s !== 0 || inputHeight % s !== 0) {
       throw new RangeError(`YuNet input ${inputWidth}×${inputHeight} is not a multiple of ${s}`);
@@ -41,7 +42,11 @@ export function decodeYunet(
     const bbox = level(outputs, `bbox_${s}`, n, 4);
     const kps = level(outputs, `kps_${s}`, n, 10);
     for (let i = 0; i < n; i++) {
-      const score = Math.sqrt(clamp01(cls[i]!) * clamp01(obj[i]!));
+      // nearly every cell is background: reject on the product first (no sqrt, no box), with a
+      // bound a little below threshold² so rounding can never drop a cell the exact test keeps
+      const p = clamp01(cls[i]!) * clamp01(obj[i]!);
+      if (!(p >= minProduct)) continue;
+      const score = Math.sqrt(p);
       if (!(score >= opts.scoreThreshold)) continue;
       const r = Math.floor(i / cols);
       const c = i - r * cols;
