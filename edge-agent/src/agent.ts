@@ -1,6 +1,7 @@
 import { newEventId, PROTOCOL_VERSION, type AgentConfig, type CameraInfo, type DetectorHealth, type Health, type ModelInfo, type Status } from '@portail/protocol';
 import type { Logger } from 'pino';
 import { FfmpegCamera, type CameraStateChange } from './camera/ffmpeg-camera.js';
+import { decodeInputArgs } from './camera/ffmpeg-presets.js';
 import { LatestFrameQueue } from './camera/latest-frame-queue.js';
 import { evaluateLiveConfig } from './config/live-config.js';
 import { cameraUrl } from './config/load.js';
@@ -52,6 +53,12 @@ interface CameraRuntime {
   scanner?: LineScanner | undefined;
   tracking?: TrackingPipeline | undefined;
   loop?: Promise<void>;
+}
+
+/** ffmpeg input arguments of a camera (hardware preset or raw escape hatch), validated at config load. */
+function decodeArgs(c: CameraConfig): string[] {
+  const r = decodeInputArgs({ hwaccel: c.hwaccel, codec: c.codec, ...(c.hwaccelDevice ? { hwaccelDevice: c.hwaccelDevice } : {}), ...(c.inputArgs ? { inputArgs: c.inputArgs } : {}) });
+  return r.ok ? r.value : [];
 }
 
 export interface Agent {
@@ -389,7 +396,9 @@ export function createAgent(deps: AgentDeps): Agent {
               maxFps: camCfg.maxFps,
               width: camCfg.width,
               height: camCfg.height,
+              inputArgs: decodeArgs(camCfg),
             },
+            backoffMaxMs: camCfg.reconnectMaxS * 1000,
             ...(deps.ffmpegPath ? { ffmpegPath: deps.ffmpegPath } : {}),
             stallTimeoutMs: camCfg.stallTimeoutS * 1000,
             logger: logger.child({ module: 'camera', camera: camCfg.id }),

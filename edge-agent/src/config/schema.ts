@@ -1,4 +1,5 @@
 import { idSchema, LOCATION_TYPES, trackingRulesSchema } from '@portail/protocol';
+import { decodeInputArgs, HWACCEL_PRESETS, VIDEO_CODECS } from '../camera/ffmpeg-presets.js';
 import { canEnableTracking } from '../tracking/location-policy.js';
 import { z } from 'zod';
 
@@ -15,6 +16,14 @@ export const cameraConfigSchema = z
     width: z.number().int().positive().optional().describe('output width in px (with height); native size when absent'),
     height: z.number().int().positive().optional().describe('output height in px (with width)'),
     stallTimeoutS: z.number().positive().max(300).default(10).describe('no frame for this long → stalled, ffmpeg restarted'),
+    hwaccel: z
+      .enum(HWACCEL_PRESETS)
+      .default('none')
+      .describe('hardware decoding preset: none (software), auto (try, fall back to software), vaapi (Intel/AMD), qsv (Intel Quick Sync), cuda (NVIDIA NVDEC), v4l2m2m (Raspberry Pi)'),
+    hwaccelDevice: z.string().min(1).optional().describe('vaapi: DRM render node (default /dev/dri/renderD128); cuda: GPU index'),
+    codec: z.enum(VIDEO_CODECS).default('h264').describe('codec of the camera stream; only qsv and v4l2m2m need it'),
+    inputArgs: z.array(z.string().min(1)).max(32).optional().describe('raw ffmpeg input arguments (before -i), replacing the hwaccel preset: escape hatch'),
+    reconnectMaxS: z.number().min(1).max(60).default(6).describe('longest wait between reconnection attempts; a camera that comes back streams within this plus ~3 s'),
     locationType: z
       .enum(LOCATION_TYPES)
       .default('other')
@@ -30,6 +39,10 @@ export const cameraConfigSchema = z
   .superRefine((c, ctx) => {
     if (!c.url === !c.urlEnv) ctx.addIssue({ code: 'custom', message: 'give exactly one of url or urlEnv', path: ['url'] });
     if (!c.width !== !c.height) ctx.addIssue({ code: 'custom', message: 'width and height go together', path: ['width'] });
+    if (c.inputArgs) {
+      const r = decodeInputArgs({ inputArgs: c.inputArgs });
+      if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error.message, path: ['inputArgs'] });
+    }
     if (c.trackingEnabled) {
       const policy = canEnableTracking(c.locationType);
       if (!policy.ok) ctx.addIssue({ code: 'custom', message: policy.error.message, path: ['trackingEnabled'] });
