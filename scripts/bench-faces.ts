@@ -32,23 +32,23 @@ register(
 
 const { resolveModel } = await import('../models/src/index.js');
 const { probeClip, readClipFrames } = await import('./lib/clip-frames.js');
-const { openOnnxSession, ort } = await import('../edge-agent/src/infra/onnx-session.js');
-const { loadImageAsFrame } = await import('../edge-agent/src/vision/image-frame.js');
-const { createPreprocessor, planPadToMultiple } = await import('../edge-agent/src/vision/preprocess.js');
-const { createYunetDetector, YUNET_MODEL } = await import('../edge-agent/src/vision/face/yunet-detector.js');
-const { YUNET_STRIDES } = await import('../edge-agent/src/vision/face/yunet-decode.js');
-const { createFacePipeline } = await import('../edge-agent/src/vision/face/face-pipeline.js');
-const { alignFace, ALIGNED_FACE_SIZE_PX } = await import('../edge-agent/src/vision/face/align.js');
+const { openOnnxSession, ort } = await import('@portail/vision/onnx-session.js');
+const { loadImageAsFrame } = await import('@portail/vision/image-frame.js');
+const { createPreprocessor, planPadToMultiple } = await import('@portail/vision/preprocess.js');
+const { createYunetDetector, YUNET_MODEL } = await import('@portail/vision/face/yunet-detector.js');
+const { YUNET_STRIDES } = await import('@portail/vision/face/yunet-decode.js');
+const { createFacePipeline } = await import('@portail/vision/face/face-pipeline.js');
+const { alignFace, ALIGNED_FACE_SIZE_PX } = await import('@portail/vision/face/align.js');
 const { DEFAULT_EMBEDDER, EMBEDDER_SPECS, embedderInput, isEmbedderModelId } =
-  await import('../edge-agent/src/vision/face/embed.js');
-const { compareTemplates } = await import('../edge-agent/src/vision/face/embed-template.js');
+  await import('@portail/vision/face/embed.js');
+const { compareTemplates } = await import('@portail/vision/face/embed-template.js');
 const { LIVENESS_MODELS, LIVENESS_INPUT_PX, livenessCropRect, livenessInput } =
-  await import('../edge-agent/src/vision/face/liveness.js');
-const { median, quantile } = await import('../edge-agent/src/vision/face/eval/pair-scoring.js');
-type Frame = import('../edge-agent/src/vision/types.js').Frame;
-type FaceDetection = import('../edge-agent/src/vision/types.js').FaceDetection;
-type FaceTemplate = import('../edge-agent/src/vision/face/embed-template.js').FaceTemplate;
-type ExecutionProvider = import('../edge-agent/src/infra/onnx-session.js').ExecutionProvider;
+  await import('@portail/vision/face/liveness.js');
+const { median, quantile } = await import('@portail/vision/face/eval/pair-scoring.js');
+type Frame = import('@portail/vision/types.js').Frame;
+type FaceDetection = import('@portail/vision/types.js').FaceDetection;
+type FaceTemplate = import('@portail/vision/face/embed-template.js').FaceTemplate;
+type ExecutionProvider = import('@portail/vision/onnx-session.js').ExecutionProvider;
 
 function fail(message: string): never {
   process.stderr.write(`bench-faces: ${message}\n`);

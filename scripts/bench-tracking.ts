@@ -22,10 +22,10 @@ import { createByteTracker } from '../edge-agent/src/tracking/byte-tracker.js';
 import type { TrackerDetection } from '../edge-agent/src/tracking/types.js';
 import { parseDetections, parseSeqInfo, rowsByFrame } from '../edge-agent/src/tracking/mot/mot-format.js';
 import { createTrackingPipeline } from '../edge-agent/src/tracking/tracking-pipeline.js';
-import type { ExecutionProvider } from '../edge-agent/src/infra/onnx-session.js';
-import { createNanodetDetector } from '../edge-agent/src/vision/person/nanodet-detector.js';
-import { createYoloxDetector } from '../edge-agent/src/vision/person/yolox-detector.js';
-import type { Detector, PersonDetection } from '../edge-agent/src/vision/types.js';
+import type { ExecutionProvider } from '@portail/vision/onnx-session.js';
+import { createNanodetDetector } from '@portail/vision/person/nanodet-detector.js';
+import { createYoloxDetector } from '@portail/vision/person/yolox-detector.js';
+import type { Detector, PersonDetection } from '@portail/vision/types.js';
 import { probeClip } from './lib/clip-frames.js';
 import { median, quantile, trackClip } from './lib/track-clip.js';
 

@@ -19,9 +19,9 @@ register(
 );
 
 const { embedImages, parsePairsTsv, parseScoresTsv, scorePairs } =
-  await import('../edge-agent/src/vision/face/eval/pair-scoring.js');
-const { bestAccuracyThreshold, tarAtFar } = await import('../edge-agent/src/vision/face/eval/verification-metrics.js');
-type ScoredPair = import('../edge-agent/src/vision/face/eval/verification-metrics.js').ScoredPair;
+  await import('@portail/vision/face/eval/pair-scoring.js');
+const { bestAccuracyThreshold, tarAtFar } = await import('@portail/vision/face/eval/verification-metrics.js');
+type ScoredPair = import('@portail/vision/face/eval/verification-metrics.js').ScoredPair;
 
 function fail(message: string): never {
   process.stderr.write(`calibrate: ${message}\n`);
@@ -53,9 +53,9 @@ if (values.scores) {
   }
   source = { scores: values.scores };
 } else if (values.pairs && values.images) {
-  const { createYunetDetector, YUNET_MODEL } = await import('../edge-agent/src/vision/face/yunet-detector.js');
+  const { createYunetDetector, YUNET_MODEL } = await import('@portail/vision/face/yunet-detector.js');
   const { createEmbedder, DEFAULT_EMBEDDER, isEmbedderModelId } =
-    await import('../edge-agent/src/vision/face/embed.js');
+    await import('@portail/vision/face/embed.js');
   const embedderId = values.embedder ?? DEFAULT_EMBEDDER;
   if (!isEmbedderModelId(embedderId)) fail(`unknown embedder ${embedderId}`);
   const threads = values.threads ? Number(values.threads) : 1;

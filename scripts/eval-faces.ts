@@ -21,15 +21,15 @@ register(
   'data:text/javascript,export async function resolve(s,c,n){return n(s,{...c,conditions:[...c.conditions,"portail-src"]})}',
 );
 
-const { createYunetDetector, YUNET_MODEL } = await import('../edge-agent/src/vision/face/yunet-detector.js');
-const { createEmbedder, DEFAULT_EMBEDDER, isEmbedderModelId } = await import('../edge-agent/src/vision/face/embed.js');
-const { dequantiseTemplate, quantiseTemplate } = await import('../edge-agent/src/vision/face/embed-template.js');
+const { createYunetDetector, YUNET_MODEL } = await import('@portail/vision/face/yunet-detector.js');
+const { createEmbedder, DEFAULT_EMBEDDER, isEmbedderModelId } = await import('@portail/vision/face/embed.js');
+const { dequantiseTemplate, quantiseTemplate } = await import('@portail/vision/face/embed-template.js');
 const { embedImages, median, parsePairsTsv, quantile, scorePairs } =
-  await import('../edge-agent/src/vision/face/eval/pair-scoring.js');
+  await import('@portail/vision/face/eval/pair-scoring.js');
 const { bestAccuracyThreshold, leaveOneFoldOutAccuracy, tarAtFar } =
-  await import('../edge-agent/src/vision/face/eval/verification-metrics.js');
-type ScoredPair = import('../edge-agent/src/vision/face/eval/verification-metrics.js').ScoredPair;
-type PairRow = import('../edge-agent/src/vision/face/eval/pair-scoring.js').PairRow;
+  await import('@portail/vision/face/eval/verification-metrics.js');
+type ScoredPair = import('@portail/vision/face/eval/verification-metrics.js').ScoredPair;
+type PairRow = import('@portail/vision/face/eval/pair-scoring.js').PairRow;
 
 function fail(message: string): never {
   process.stderr.write(`eval-faces: ${message}\n`);

@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTrackingPipeline } from '../edge-agent/src/tracking/tracking-pipeline.js';
-import { createYoloxDetector } from '../edge-agent/src/vision/person/yolox-detector.js';
-import type { Detector, PersonDetection } from '../edge-agent/src/vision/types.js';
+import { createYoloxDetector } from '@portail/vision/person/yolox-detector.js';
+import type { Detector, PersonDetection } from '@portail/vision/types.js';
 import { probeClip } from './lib/clip-frames.js';
 import { trackClip, type TrackClipResult } from './lib/track-clip.js';
 

@@ -12,12 +12,12 @@
  */
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ExecutionProvider } from '../edge-agent/src/infra/onnx-session.js';
+import type { ExecutionProvider } from '@portail/vision/onnx-session.js';
 import { RuleConfigError } from '../edge-agent/src/rules/types.js';
 import { createTrackingPipeline, type TrackingRules } from '../edge-agent/src/tracking/tracking-pipeline.js';
-import { createNanodetDetector } from '../edge-agent/src/vision/person/nanodet-detector.js';
-import { createYoloxDetector } from '../edge-agent/src/vision/person/yolox-detector.js';
-import type { Detector, PersonDetection, Point } from '../edge-agent/src/vision/types.js';
+import { createNanodetDetector } from '@portail/vision/person/nanodet-detector.js';
+import { createYoloxDetector } from '@portail/vision/person/yolox-detector.js';
+import type { Detector, PersonDetection, Point } from '@portail/vision/types.js';
 import { probeClip } from './lib/clip-frames.js';
 import { median, trackClip } from './lib/track-clip.js';
 

@@ -15,7 +15,7 @@ import { createTrackingPipeline, type MovementAlert, type TrackingPipeline } fro
 import type { GateVerifier, PassageVerdict } from './verification/gate-verifier.js';
 import type { GateRuntime } from './verification/open-gate.js';
 import { AGENT_VERSION } from './version.js';
-import type { Detector, FaceDetection, Frame, PersonDetection } from './vision/types.js';
+import type { Detector, FaceDetection, Frame, PersonDetection } from '@portail/vision/types.js';
 
 export interface AgentDetectors {
   face?: Detector<FaceDetection> | undefined;

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { classifyFfmpegFailure } from '../../edge-agent/src/camera/ffmpeg-args.js';
 import { FrameAssembler } from '../../edge-agent/src/camera/frame-assembler.js';
-import type { Frame } from '../../edge-agent/src/vision/types.js';
+import type { Frame } from '@portail/vision/types.js';
 
 export interface ClipInfo {
   path: string;

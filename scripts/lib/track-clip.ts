@@ -3,7 +3,7 @@
 // Frames live only for their own iteration; nothing is written anywhere.
 import { performance } from 'node:perf_hooks';
 import type { LineCounts, MovementAlert, TrackingPipeline } from '../../edge-agent/src/tracking/tracking-pipeline.js';
-import type { Detector, PersonDetection } from '../../edge-agent/src/vision/types.js';
+import type { Detector, PersonDetection } from '@portail/vision/types.js';
 import { readClipFrames, type ClipInfo } from './clip-frames.js';
 
 export interface ClipTrack {

@@ -12,10 +12,10 @@ import {
 } from '@portail/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEdgeStore } from '../../edge-agent/src/store/edge-store.js';
-import { serialiseTemplate } from '../../edge-agent/src/verification/template-codec.js';
-import { createFacePipeline } from '../../edge-agent/src/vision/face/face-pipeline.js';
-import { createYunetDetector } from '../../edge-agent/src/vision/face/yunet-detector.js';
-import { loadImageAsFrame } from '../../edge-agent/src/vision/image-frame.js';
+import { serialiseTemplate } from '@portail/vision/face/template-codec.js';
+import { createFacePipeline } from '@portail/vision/face/face-pipeline.js';
+import { createYunetDetector } from '@portail/vision/face/yunet-detector.js';
+import { loadImageAsFrame } from '@portail/vision/image-frame.js';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { startTestServer, type TestServer } from '../helpers/control-server.js';
 import { makeGateClip, type PassageSpec } from '../helpers/gate-clip.js';

@@ -5,7 +5,7 @@ import {
   type CameraStateChange,
   type FfmpegCameraOptions,
 } from '../../edge-agent/src/camera/ffmpeg-camera.js';
-import type { Frame } from '../../edge-agent/src/vision/types.js';
+import type { Frame } from '@portail/vision/types.js';
 import { clip } from '../helpers/paths.js';
 import { startRtspServer, type RtspServer } from '../helpers/rtsp-server.js';
 import { waitUntil } from '../helpers/wait.js';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../vision/types.js';
+import type { Frame } from '@portail/vision/types.js';
 import { FfmpegCamera, type CameraStateChange } from './ffmpeg-camera.js';
 import { decodeInputArgs } from './ffmpeg-presets.js';
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from 'pino';
-import type { Frame } from '../vision/types.js';
+import type { Frame } from '@portail/vision/types.js';
 import {
   buildFfmpegArgs,
   classifyFfmpegFailure,

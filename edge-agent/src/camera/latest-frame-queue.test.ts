@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Frame } from '../vision/types.js';
+import type { Frame } from '@portail/vision/types.js';
 import { LatestFrameQueue } from './latest-frame-queue.js';
 
 const frame = (seq: number): Frame => ({ cameraId: 'c', seq, tsMs: seq, width: 1, height: 1, data: new Uint8Array(3) });

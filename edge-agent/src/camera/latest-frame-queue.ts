@@ -1,4 +1,4 @@
-import type { Frame } from '../vision/types.js';
+import type { Frame } from '@portail/vision/types.js';
 
 /**
  * Newest-frame policy: the pipeline always gets the most recent frame; older frames that were not

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { credentialIdFromBytes, encodeCredentialToken, generateSigningKey } from '@portail/protocol';
 import { describe, expect, it } from 'vitest';
 import { renderQrScene } from '../../../scripts/lib/qr-scene.js';
-import type { Frame } from '../vision/types.js';
+import type { Frame } from '@portail/vision/types.js';
 import { createJsqrReader, createZxingQrReader } from './qr-reader.js';
 
 const key = generateSigningKey(1);

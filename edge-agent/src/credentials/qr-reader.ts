@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import * as jsQRModule from 'jsqr';
 import type { Options as JsqrOptions, QRCode as JsqrCode } from 'jsqr';
 import { readBarcodes, setZXingModuleOverrides } from 'zxing-wasm/reader';
-import type { Box, Frame } from '../vision/types.js';
+import type { Box, Frame } from '@portail/vision/types.js';
 import { bgrRegionToRgba } from './rgba.js';
 
 /** Reads the raw bytes of QR codes in a frame (or a region of it). */

@@ -1,4 +1,4 @@
-import type { Box, Frame } from '../vision/types.js';
+import type { Box, Frame } from '@portail/vision/types.js';
 
 /**
  * Copy a region of a BGR24 frame into an RGBA buffer (what the QR decoders take). Reuses `out`

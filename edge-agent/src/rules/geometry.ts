@@ -1,4 +1,4 @@
-import type { Box, Point } from '../vision/types.js';
+import type { Box, Point } from '@portail/vision/types.js';
 
 /** Where a person stands: bottom-centre of the box (the ground contact, unlike the box centre). */
 export function footPoint(box: Box): Point {

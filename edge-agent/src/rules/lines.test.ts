@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createByteTracker } from '../tracking/byte-tracker.js';
 import type { TrackStatus, TrackUpdate } from '../tracking/types.js';
-import type { Point } from '../vision/types.js';
+import type { Point } from '@portail/vision/types.js';
 import { createLineState, evaluateLine, type LineRule } from './lines.js';
 import { RuleConfigError, type LineCrossing, type WrongWayAlert } from './types.js';
 

@@ -9,7 +9,7 @@
  * person standing on the line, whose box jitters by a few pixels, is counted once or not at all.
  */
 import type { TrackUpdate } from '../tracking/types.js';
-import type { Point } from '../vision/types.js';
+import type { Point } from '@portail/vision/types.js';
 import { crossingPositionOnLine, footPoint, signedDistanceToLine } from './geometry.js';
 import { isScheduleActive, validateSchedule, type WeeklySchedule } from './schedule.js';
 import { RuleConfigError, type Direction, type LineCrossing, type WrongWayAlert } from './types.js';

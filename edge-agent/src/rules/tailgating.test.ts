@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TrackUpdate } from '../tracking/types.js';
-import type { Point } from '../vision/types.js';
+import type { Point } from '@portail/vision/types.js';
 import {
   createTailgatingState,
   evaluateTailgating,

@@ -1,5 +1,5 @@
 import type { MovementEvent } from '@portail/protocol';
-import type { Box } from '../vision/types.js';
+import type { Box } from '@portail/vision/types.js';
 
 export type Direction = 'in' | 'out';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TrackStatus, TrackUpdate } from '../tracking/types.js';
-import type { Point } from '../vision/types.js';
+import type { Point } from '@portail/vision/types.js';
 import type { WeeklySchedule } from './schedule.js';
 import { RuleConfigError } from './types.js';
 import { createZoneState, evaluateZone, type ZoneRule } from './zones.js';

@@ -3,7 +3,7 @@
  * track whose foot point enters the polygon raises one alert per entry (while the schedule is on).
  */
 import type { TrackUpdate } from '../tracking/types.js';
-import type { Point } from '../vision/types.js';
+import type { Point } from '@portail/vision/types.js';
 import { distanceToPolygonEdge, footPoint, pointInPolygon } from './geometry.js';
 import { isScheduleActive, validateSchedule, type WeeklySchedule } from './schedule.js';
 import { RuleConfigError, type ZoneEntryAlert } from './types.js';

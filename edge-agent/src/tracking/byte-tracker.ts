@@ -15,7 +15,7 @@
  *
  * `updateTracks` is pure apart from drawing random ids: it never mutates its input state.
  */
-import type { Box } from '../vision/types.js';
+import type { Box } from '@portail/vision/types.js';
 import { assignWithGate } from './assignment.js';
 import { iouCostMatrix } from './iou.js';
 import {

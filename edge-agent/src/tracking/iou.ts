@@ -1,4 +1,4 @@
-import type { Box } from '../vision/types.js';
+import type { Box } from '@portail/vision/types.js';
 
 /**
  * Intersection over union of two boxes in continuous pixel coordinates (area = w·h, no "+1"), the

@@ -1,4 +1,4 @@
-import type { Box } from '../vision/types.js';
+import type { Box } from '@portail/vision/types.js';
 
 /**
  * Constant-velocity Kalman filter on a box, state [cx, cy, a, h, vcx, vcy, va, vh] (centre, aspect

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RuleConfigError } from '../rules/types.js';
-import type { PersonDetection, Point } from '../vision/types.js';
+import type { PersonDetection, Point } from '@portail/vision/types.js';
 import {
   createTrackingPipeline,
   type MovementAlert,

@@ -26,7 +26,7 @@ import {
 } from '../rules/tailgating.js';
 import { RuleConfigError } from '../rules/types.js';
 import { createZoneState, evaluateZone, type ZoneRule, type ZoneState } from '../rules/zones.js';
-import type { Box, PersonDetection } from '../vision/types.js';
+import type { Box, PersonDetection } from '@portail/vision/types.js';
 import { createByteTracker, type ByteTrackerConfig } from './byte-tracker.js';
 import type { TrackUpdate } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { Box } from '../vision/types.js';
+import type { Box } from '@portail/vision/types.js';
 
 /** What the tracker consumes: a person box and its detector score in [0, 1]. */
 export interface TrackerDetection {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { FaceTemplate } from '../vision/face/embed-template.js';
-import type { QualityReport } from '../vision/face/quality.js';
+import type { FaceTemplate } from '@portail/vision/face/embed-template.js';
+import type { QualityReport } from '@portail/vision/face/quality.js';
 import { decidePassage, type FaceObservation } from './decide-passage.js';
 
 const q = (score: number, ok = true): QualityReport =>

@@ -1,6 +1,6 @@
 import type { AccessEvent } from '@portail/protocol';
-import type { FaceTemplate } from '../vision/face/embed-template.js';
-import type { QualityReport } from '../vision/face/quality.js';
+import type { FaceTemplate } from '@portail/vision/face/embed-template.js';
+import type { QualityReport } from '@portail/vision/face/quality.js';
 
 /** One frame of a passage: the face chosen in the capture zone, analysed. */
 export interface FaceObservation {

@@ -3,12 +3,12 @@ import { credentialIdFromBytes, dayNumber, encodeCredentialToken, encryptTemplat
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkCredential } from '../credentials/credential-check.js';
 import { openEdgeStore, type EdgeStore } from '../store/edge-store.js';
-import { l2NormaliseInPlace, type FaceTemplate } from '../vision/face/embed-template.js';
-import type { FaceAnalysis } from '../vision/face/face-pipeline.js';
-import type { QualityReport } from '../vision/face/quality.js';
-import type { FaceDetection, Frame } from '../vision/types.js';
+import { l2NormaliseInPlace, type FaceTemplate } from '@portail/vision/face/embed-template.js';
+import type { FaceAnalysis } from '@portail/vision/face/face-pipeline.js';
+import type { QualityReport } from '@portail/vision/face/quality.js';
+import type { FaceDetection, Frame } from '@portail/vision/types.js';
 import { GateVerifier, type GateVerifierOptions } from './gate-verifier.js';
-import { serialiseTemplate } from './template-codec.js';
+import { serialiseTemplate } from '@portail/vision/face/template-codec.js';
 
 const NOW = new Date('2026-11-23T07:55:00Z');
 const signing = generateSigningKey(1);

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { withDecryptedTemplate, type AccessEvent } from '@portail/protocol';
 import type { CredentialVerdict } from '../credentials/credential-check.js';
 import type { EdgeStore } from '../store/edge-store.js';
-import { compareTemplates, type FaceTemplate } from '../vision/face/embed-template.js';
-import type { FaceAnalysis } from '../vision/face/face-pipeline.js';
-import type { Box, FaceDetection, Frame } from '../vision/types.js';
+import { compareTemplates, type FaceTemplate } from '@portail/vision/face/embed-template.js';
+import type { FaceAnalysis } from '@portail/vision/face/face-pipeline.js';
+import type { Box, FaceDetection, Frame } from '@portail/vision/types.js';
 import { decidePassage, type DecisionOptions, type FaceObservation } from './decide-passage.js';
-import { parseTemplate } from './template-codec.js';
+import { parseTemplate } from '@portail/vision/face/template-codec.js';
 
 export interface GateVerifierOptions {
   /** capture zone as fractions of the frame [x, y, w, h]: only a face inside it is compared */

@@ -6,7 +6,7 @@ import type { AgentFileConfig } from '../config/schema.js';
 import { checkCredential } from '../credentials/credential-check.js';
 import { createZxingQrReader, type QrReader } from '../credentials/qr-reader.js';
 import { openEdgeStore, type EdgeStore } from '../store/edge-store.js';
-import { createFacePipeline, type FacePipeline } from '../vision/face/face-pipeline.js';
+import { createFacePipeline, type FacePipeline } from '@portail/vision/face/face-pipeline.js';
 import { GateVerifier } from './gate-verifier.js';
 
 /** Everything a gate camera needs besides its face detector; shared by the gate cameras of an agent. */

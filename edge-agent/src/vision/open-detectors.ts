@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { AgentDetectors } from '../agent.js';
 import type { AgentFileConfig } from '../config/schema.js';
-import { createYunetDetector } from './face/yunet-detector.js';
-import { createYoloxDetector } from './person/yolox-detector.js';
+import { createYunetDetector } from '@portail/vision/face/yunet-detector.js';
+import { createYoloxDetector } from '@portail/vision/person/yolox-detector.js';
 
 /** Open the detectors the configuration asks for; a missing model fails here with a clear message. */
 export async function openDetectors(config: AgentFileConfig, logger: Logger): Promise<AgentDetectors> {

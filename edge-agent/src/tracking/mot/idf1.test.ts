@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Box } from '../../vision/types.js';
+import type { Box } from '@portail/vision/types.js';
 import { evaluateIdf1 } from './idf1.js';
 import type { MotRow } from './mot-format.js';
 

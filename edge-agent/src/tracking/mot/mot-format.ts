@@ -5,7 +5,7 @@
  *   det.txt            frame, -1, left, top, width, height, score, x, y, z
  *   tracker output     frame, id, left, top, width, height, conf, x, y, z
  */
-import type { Box } from '../../vision/types.js';
+import type { Box } from '@portail/vision/types.js';
 
 export interface MotRow {
   frame: number;

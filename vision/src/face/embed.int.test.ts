@@ -9,7 +9,7 @@ import { createEmbedder, DEFAULT_EMBEDDER, EMBEDDER_SPECS, toTemplate, type Embe
 import { pickCentralFace } from './eval/pair-scoring.js';
 import { createYunetDetector } from './yunet-detector.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA_DIR = process.env.PORTAIL_DATA_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'data');
 const lfw = (p: string) => resolve(DATA_DIR, 'faces-dev', 'images', p);
 

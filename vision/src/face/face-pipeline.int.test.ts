@@ -8,7 +8,7 @@ import { pickCentralFace } from './eval/pair-scoring.js';
 import { createFacePipeline, type FacePipeline } from './face-pipeline.js';
 import { createYunetDetector } from './yunet-detector.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA_DIR = process.env.PORTAIL_DATA_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'data');
 
 describe('face pipeline with the default models on real images', () => {

@@ -1,6 +1,6 @@
 import { resolveModel } from '@portail/models';
 import type { Logger } from 'pino';
-import { openOnnxSession, ort, type ExecutionProvider } from '../../infra/onnx-session.js';
+import { openOnnxSession, ort, type ExecutionProvider } from '../onnx-session.js';
 import { VisionError } from '../vision-error.js';
 import { ALIGNED_FACE_SIZE_PX } from './align.js';
 import { l2NormaliseInPlace, type FaceTemplate } from './embed-template.js';

@@ -1,6 +1,6 @@
 import { resolveModel } from '@portail/models';
 import type { Logger } from 'pino';
-import { openOnnxSession, ort, type ExecutionProvider } from '../../infra/onnx-session.js';
+import { openOnnxSession, ort, type ExecutionProvider } from '../onnx-session.js';
 import { roundNonNegative } from '../round-non-negative.js';
 import type { Box, Frame } from '../types.js';
 import { VisionError } from '../vision-error.js';

@@ -1,4 +1,4 @@
-import { dequantiseTemplate, quantiseTemplate, type FaceTemplate } from '../vision/face/embed-template.js';
+import { dequantiseTemplate, quantiseTemplate, type FaceTemplate } from './embed-template.js';
 
 /**
  * The clear form of a template inside its ciphertext. `f32`: the float32 vector, little endian.

@@ -8,7 +8,7 @@ import type { Detector, Frame, PersonDetection } from '../types.js';
 import { createNanodetDetector } from './nanodet-detector.js';
 import { createYoloxDetector } from './yolox-detector.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA_DIR = process.env.PORTAIL_DATA_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'data');
 const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 const FFPROBE = process.env.FFPROBE_PATH ?? 'ffprobe';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { ExecutionProvider } from '../../infra/onnx-session.js';
+import type { ExecutionProvider } from '../onnx-session.js';
 import type { FaceDetection, Frame } from '../types.js';
 import { alignFace, ALIGNED_FACE_SIZE_PX } from './align.js';
 import { createEmbedder, DEFAULT_EMBEDDER, toTemplate, type Embedder, type EmbedderModelId } from './embed.js';

@@ -6,7 +6,7 @@ import type { Detector, FaceDetection } from '../types.js';
 import { createLivenessChecker, DEFAULT_LIVENESS_THRESHOLD, type LivenessChecker } from './liveness.js';
 import { createYunetDetector } from './yunet-detector.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA_DIR = process.env.PORTAIL_DATA_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'data');
 const sample = (name: string) => resolve(DATA_DIR, 'liveness-samples', name);
 

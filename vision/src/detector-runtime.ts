@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { ort } from '../infra/onnx-session.js';
+import { ort } from './onnx-session.js';
 import type { Preprocessor, ResizePlan } from './preprocess.js';
 import type { DetectorStats, Frame } from './types.js';
 import { VisionError } from './vision-error.js';

@@ -1,6 +1,6 @@
 import { resolveModel } from '@portail/models';
 import type { Logger } from 'pino';
-import { openOnnxSession, type ExecutionProvider } from '../../infra/onnx-session.js';
+import { openOnnxSession, type ExecutionProvider } from '../onnx-session.js';
 import { createDetectorRuntime, describeInput, outputData } from '../detector-runtime.js';
 import { modelInputSize } from '../model-input-size.js';
 import { createPreprocessor, planLetterbox, planToBoxMap } from '../preprocess.js';

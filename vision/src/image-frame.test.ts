@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadImageAsFrame } from './image-frame.js';
 import { VisionError } from './vision-error.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DATA_DIR = process.env.PORTAIL_DATA_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'data');
 
 /** A lossless 2×1 PNG: a red pixel then a blue one, in memory. */

@@ -8,7 +8,7 @@ import type { Detector, FaceDetection, Frame } from '../types.js';
 import { VisionError } from '../vision-error.js';
 import { createYunetDetector } from './yunet-detector.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA_DIR = process.env.PORTAIL_DATA_DIR ?? resolve(REPO_ROOT, '..', 'shared', 'data');
 const lfw = (p: string) => resolve(DATA_DIR, 'faces-dev', 'images', p);
 

@@ -1,6 +1,6 @@
 import { resolveModel } from '@portail/models';
 import type { Logger } from 'pino';
-import { openOnnxSession, type ExecutionProvider } from '../../infra/onnx-session.js';
+import { openOnnxSession, type ExecutionProvider } from '../onnx-session.js';
 import { createDetectorRuntime, describeInput, outputData } from '../detector-runtime.js';
 import { createPreprocessor, planPadToMultiple, planToBoxMap } from '../preprocess.js';
 import type { Detector, FaceDetection } from '../types.js';
