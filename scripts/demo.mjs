@@ -54,7 +54,9 @@ const logTo = (name) => createWriteStream(join(demoDir, `${name}.log`), { flags:
 
 const serverLog = logTo('server');
 const server = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'control-server/src/main.ts'),
-  '--data-dir', demoDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  '--data-dir', demoDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort),
+  // the console has no login page yet: the demo runs the server without accounts, on loopback only
+  '--auth-mode', 'disabled'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 server.stdout.pipe(serverLog);
 server.stderr.pipe(serverLog);
 server.on('exit', (code) => {

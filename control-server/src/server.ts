@@ -15,8 +15,15 @@ import {
   startMqttSubscriber,
   type MqttSubscriber,
 } from './mqtt/mqtt-subscriber.js';
+import { createAuditLog } from './audit/audit-log.js';
+import { parseBootstrapAdmin, readSecret } from './auth/bootstrap.js';
+import { ControlServerError } from './infra/errors.js';
 import { createAgentRepository } from './repositories/agent-repository.js';
 import { createEventRepository } from './repositories/event-repository.js';
+import { createLoginThrottleRepository } from './repositories/login-throttle-repository.js';
+import { createSessionRepository } from './repositories/session-repository.js';
+import { createUserRepository } from './repositories/user-repository.js';
+import { createAuthService } from './services/auth-service.js';
 import { createLiveBus } from './services/live-bus.js';
 import { openDatabase } from './store/database.js';
 
@@ -29,6 +36,7 @@ export type { HelloMessage } from './http/ws/live-socket.js';
 export type { AgentRecord, AgentState } from './repositories/agent-repository.js';
 export type { StoredEvent, EventKind } from './repositories/event-repository.js';
 export { buildServer } from './http/build-server.js';
+export type { Principal, Role, RoleGrant, Permission } from './auth/permissions.js';
 
 export interface StartOptions {
   logger?: Logger;
@@ -83,6 +91,36 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
     const bus = createLiveBus((err) => logger.error({ err }, 'live listener failed'));
     const ingest = createIngest({ agents, events, bus, logger: logger.child({ module: 'ingest' }) });
     const dbProbe = db.prepare('SELECT 1 AS one');
+    const env = opts.env ?? process.env;
+    const audit = createAuditLog(db);
+    const users = createUserRepository(db);
+    const auth = createAuthService({
+      users,
+      sessions: createSessionRepository(db),
+      throttle: createLoginThrottleRepository(db),
+      audit,
+      policy: config.auth,
+      logger: logger.child({ module: 'auth' }),
+    });
+    // the head is the anchor of the audit chain: a copy outside the database (this log) reveals a rewrite
+    logger.info({ auditHead: audit.head() }, 'audit log head');
+    const bootstrap = parseBootstrapAdmin(env.PORTAIL_BOOTSTRAP_ADMIN);
+    if (bootstrap) {
+      const created = await auth.bootstrapAdmin(bootstrap.username, bootstrap.password);
+      if (!created.ok) {
+        throw new ControlServerError('SERVER_ERR_BOOTSTRAP_ADMIN', `PORTAIL_BOOTSTRAP_ADMIN: ${created.error.message}`);
+      }
+    }
+    if (config.auth.mode === 'required' && users.count() === 0) {
+      logger.warn(
+        'no operator account yet: create one with `portail-admin user add --username … --role regional_it --site "*"` or PORTAIL_BOOTSTRAP_ADMIN',
+      );
+    }
+    const metricsToken = readSecret(
+      { file: config.auth.metricsTokenFile, env: config.auth.metricsTokenEnv },
+      env,
+      'auth.metricsToken',
+    );
 
     let broker: EmbeddedBroker | null = null;
     let subscriberUrl: string;
@@ -99,7 +137,7 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       subscriberUrl = `mqtt://${hostPort(localHostFor(config.mqtt.host), broker.port)}`;
       mqttUrl = subscriberUrl;
     } else {
-      creds = resolveExternalCredentials(config.mqtt, opts.env);
+      creds = resolveExternalCredentials(config.mqtt, env);
       subscriberUrl = config.mqtt.url;
       mqttUrl = redactUrl(config.mqtt.url);
     }
@@ -136,6 +174,16 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
             return false;
           }
         },
+        auth,
+        users,
+        audit,
+      },
+      auth: {
+        mode: config.auth.mode,
+        idleTimeoutMs: config.auth.idleTimeoutMs,
+        absoluteTimeoutMs: config.auth.absoluteTimeoutMs,
+        cookieSecure: config.auth.cookieSecure,
+        metricsToken,
       },
       logger: logger.child({ module: 'http' }),
       consoleDir: config.consoleDir,

@@ -290,6 +290,7 @@ export function createAgent(deps: AgentDeps): Agent {
       stages: latencies.drain(),
       cpuPct: Math.round(((cpu.user + cpu.system) / 1000 / (elapsedS * 1000)) * 1000) / 10,
       rssBytes: process.memoryUsage().rss,
+      ...(transport ? { outboxDepth: transport.depth() } : {}),
     };
     return health;
   }

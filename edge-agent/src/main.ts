@@ -64,6 +64,10 @@ async function main(): Promise<number> {
         keepaliveS: config.mqtt.keepaliveS,
         logger: agentLogger.child({ module: 'mqtt' }),
         onlineStatus,
+        dataDir: config.dataDir,
+        outbox: config.outbox,
+        protocolVersion: config.mqtt.protocolVersion,
+        onConfig: (payload) => agent.onConfigMessage(payload),
       }),
   });
 

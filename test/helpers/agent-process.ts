@@ -16,7 +16,8 @@ export function spawnAgent(config: Record<string, unknown>, env: NodeJS.ProcessE
   const dir = mkdtempSync(join(tmpdir(), 'portail-agent-'));
   const cfgPath = join(dir, 'agent.json');
   // parallel test agents must not fight over the default local endpoint port
-  writeFileSync(cfgPath, JSON.stringify({ localHttp: { port: 0 }, ...config }));
+  // and each gets its own data dir (outbox, templates) unless the test names one
+  writeFileSync(cfgPath, JSON.stringify({ localHttp: { port: 0 }, dataDir: join(dir, 'data'), ...config }));
   const child = spawn(
     process.execPath,
     ['--conditions=portail-src', '--import', 'tsx', join(REPO_ROOT, 'edge-agent/src/main.ts'), '--config', cfgPath],

@@ -69,8 +69,8 @@ describe('privacy of a running agent', () => {
     await mq.close();
     // onnxruntime's telemetry, ffmpeg, tsx: nothing may write into the temp dir
     expect(listRecursive(tmp)).toEqual([]);
-    // no gate credentials configured: the agent has no reason to create its database either
-    expect(listRecursive(data)).toEqual([]);
+    // only the agent database (event outbox: ids, boxes, figures); no image of any kind
+    expect(listRecursive(data).filter((f) => !/agent\.sqlite(-wal|-shm)?$/.test(f))).toEqual([]);
     // what crossed MQTT: no image-sized payload, no base64 blob, no JPEG/PNG signature
     const mine = mq.messages.filter((m) => m.topic.startsWith('portail/v1/privacy/'));
     expect(mine.length).toBeGreaterThan(3);

@@ -39,6 +39,8 @@ const ENV_MAP: Record<string, { path: string[]; type: 'string' | 'number' }> = {
   PORTAIL_SERVER_MQTT_PASSWORD_FILE: { path: ['mqtt', 'passwordFile'], type: 'string' },
   PORTAIL_SERVER_CONSOLE_DIR: { path: ['consoleDir'], type: 'string' },
   PORTAIL_SERVER_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
+  PORTAIL_SERVER_AUTH_MODE: { path: ['auth', 'mode'], type: 'string' },
+  PORTAIL_SERVER_METRICS_TOKEN_FILE: { path: ['auth', 'metricsTokenFile'], type: 'string' },
 };
 
 /** CLI flags, each mapped to a config path; they win over env, which wins over the file. */
@@ -52,6 +54,7 @@ const FLAG_MAP: Record<string, { path: string[]; type: 'string' | 'number' }> = 
   'mqtt-url': { path: ['mqtt', 'url'], type: 'string' },
   'console-dir': { path: ['consoleDir'], type: 'string' },
   'log-level': { path: ['log', 'level'], type: 'string' },
+  'auth-mode': { path: ['auth', 'mode'], type: 'string' },
 };
 
 export const CLI_USAGE = [
@@ -161,6 +164,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Result<LoadedConfig, C
   const config = parsed.data;
   config.dataDir = path.resolve(cwd, config.dataDir);
   config.consoleDir = path.resolve(cwd, config.consoleDir);
+  if (config.auth.metricsTokenFile) config.auth.metricsTokenFile = path.resolve(cwd, config.auth.metricsTokenFile);
   if (config.mqtt.mode === 'external') {
     if (config.mqtt.passwordFile) config.mqtt.passwordFile = path.resolve(cwd, config.mqtt.passwordFile);
     if (config.mqtt.caFile) config.mqtt.caFile = path.resolve(cwd, config.mqtt.caFile);

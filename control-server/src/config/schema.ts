@@ -11,7 +11,7 @@ const httpSchema = z.strictObject({
     .string()
     .min(1)
     .default('127.0.0.1')
-    .describe('interface the HTTP API, WebSocket and console listen on; loopback by default (no auth yet)'),
+    .describe('interface the HTTP API, WebSocket and console listen on; loopback by default'),
   port: portSchema.default(8080).describe('HTTP port; 0 picks a free port and the bound one is reported'),
   allowedOrigins: z
     .array(z.string().url())
@@ -75,6 +75,78 @@ const wsSchema = z.strictObject({
   helloEvents: z.number().int().min(0).max(500).default(50).describe('latest events sent in the hello snapshot'),
 });
 
+const authSchema = z
+  .strictObject({
+    mode: z
+      .enum(['required', 'disabled'])
+      .default('required')
+      .describe(
+        'required: every API route and /ws needs a session with the right role; disabled: no accounts, everything open (development and legacy tests only, logged loudly)',
+      ),
+    idleTimeoutMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .default(30 * 60_000)
+      .describe('a session unused this long ends (an open live view counts as use)'),
+    absoluteTimeoutMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .default(12 * 3_600_000)
+      .describe('a session ends this long after login, used or not'),
+    cookieSecure: z
+      .enum(['auto', 'always', 'never'])
+      .default('auto')
+      .describe('Secure flag of the session cookie: auto sets it when the request came over HTTPS'),
+    maxFailedLogins: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe('consecutive failed logins for one username before it is locked'),
+    lockoutMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(15 * 60_000)
+      .describe('how long a locked username stays locked; failures further apart than this are forgotten'),
+    loginAttemptsPerIp: z
+      .number()
+      .int()
+      .min(1)
+      .default(30)
+      .describe('login attempts allowed from one address per window, whatever the usernames'),
+    loginWindowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .default(5 * 60_000)
+      .describe('window of the per-address login limit'),
+    metricsTokenFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('file whose content (trimmed) is a bearer token a Prometheus scraper may use on /metrics'),
+    metricsTokenEnv: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('name of the environment variable holding the /metrics bearer token'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.metricsTokenFile && v.metricsTokenEnv) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metricsTokenEnv'],
+        message: 'set metricsTokenFile or metricsTokenEnv, not both',
+      });
+    }
+    if (v.absoluteTimeoutMs < v.idleTimeoutMs) {
+      ctx.addIssue({ code: 'custom', path: ['absoluteTimeoutMs'], message: 'must be at least idleTimeoutMs' });
+    }
+  });
+
 export const configSchema = z.strictObject({
   configVersion: z.literal(1).default(1).describe('version of this configuration format'),
   dataDir: z.string().min(1).default('.data/control-server').describe('directory of portail.sqlite (created)'),
@@ -84,6 +156,7 @@ export const configSchema = z.strictObject({
     .prefault({ mode: 'embedded' })
     .describe('embedded aedes broker or an external broker by URL'),
   ws: wsSchema.prefault({}).describe('live push to the console'),
+  auth: authSchema.prefault({}).describe('operator accounts, sessions and roles'),
   consoleDir: z
     .string()
     .min(1)
@@ -103,11 +176,14 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type MqttConfig = Config['mqtt'];
+export type AuthConfig = Config['auth'];
 export type ExternalMqttConfig = Extract<MqttConfig, { mode: 'external' }>;
 
 /** JSON Schema of the config file, for editors and a future settings form. */
 export function configJsonSchema(): unknown {
-  const schema = z.toJSONSchema(configSchema, { io: 'input' }) as { properties: Record<string, Record<string, unknown>> };
+  const schema = z.toJSONSchema(configSchema, { io: 'input' }) as {
+    properties: Record<string, Record<string, unknown>>;
+  };
   // the default console folder is an absolute path of this checkout: not something to publish
   const consoleDir = schema.properties.consoleDir;
   if (consoleDir) {

@@ -3,7 +3,13 @@ import path from 'node:path';
 import type { Database } from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit/audit-log.js';
 import { createIngestStats } from '../ingest/ingest-stats.js';
+import { createLoginThrottleRepository } from '../repositories/login-throttle-repository.js';
+import { createSessionRepository } from '../repositories/session-repository.js';
+import { createUserRepository } from '../repositories/user-repository.js';
+import { createAuthService } from '../services/auth-service.js';
+import { DEFAULT_POLICY } from '../test-support/auth.js';
 import { createAgentRepository } from '../repositories/agent-repository.js';
 import { createEventRepository } from '../repositories/event-repository.js';
 import { createLiveBus } from '../services/live-bus.js';
@@ -27,6 +33,8 @@ describe('buildServer (inject, no listen)', () => {
   });
 
   function build(consoleDir: string) {
+    const users = createUserRepository(db);
+    const audit = createAuditLog(db);
     return buildServer({
       deps: {
         agents: createAgentRepository(db),
@@ -35,10 +43,27 @@ describe('buildServer (inject, no listen)', () => {
         ingestStats: createIngestStats,
         mqttStatus: () => mqtt,
         dbOk: () => true,
+        auth: createAuthService({
+          users,
+          sessions: createSessionRepository(db),
+          throttle: createLoginThrottleRepository(db),
+          audit,
+          policy: DEFAULT_POLICY,
+          logger: pino({ level: 'silent' }),
+        }),
+        users,
+        audit,
       },
       logger: pino({ level: 'silent' }),
       consoleDir,
       ws: { pingIntervalMs: 30_000, maxBufferedBytes: 1 << 20, helloEvents: 50 },
+      auth: {
+        mode: 'disabled',
+        idleTimeoutMs: 60_000,
+        absoluteTimeoutMs: 3_600_000,
+        cookieSecure: 'auto',
+        metricsToken: null,
+      },
     }).app;
   }
 
@@ -47,7 +72,8 @@ describe('buildServer (inject, no listen)', () => {
     mqtt = { mode: 'external', connected: false, subscribed: false };
     const res = await app.inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ ok: false, mqtt, db: { ok: true } });
+    // public, so it says up or down and nothing else
+    expect(res.json()).toEqual({ ok: false });
     await app.close();
   });
 
@@ -69,6 +95,7 @@ describe('buildServer (inject, no listen)', () => {
     expect(stats.json()).toEqual({
       ingest: createIngestStats(),
       mqtt,
+      db: { ok: true },
       ws: { clients: 0, droppedSlow: 0, droppedUnresponsive: 0 },
     });
     await app.close();

@@ -5,12 +5,21 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
+import {
+  authPlugin,
+  trackRoutePermissions,
+  type AuthMode,
+  type AuthPluginOptions,
+  type RouteInfo,
+} from './auth/auth-plugin.js';
 import type { HttpDeps } from './deps.js';
+import { authRoutes } from './routes/auth-routes.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
+import { userRoutes } from './routes/user-routes.js';
 import { createLiveHub, type LiveHub } from './ws/live-hub.js';
 import { liveSocket } from './ws/live-socket.js';
 
@@ -21,11 +30,21 @@ export interface BuildServerOptions {
   consoleDir: string;
   ws: { pingIntervalMs: number; maxBufferedBytes: number; helloEvents: number };
   allowedOrigins?: readonly string[];
+  auth: {
+    mode: AuthMode;
+    idleTimeoutMs: number;
+    absoluteTimeoutMs: number;
+    cookieSecure: 'auto' | 'always' | 'never';
+    /** bearer token accepted on /metrics, null for sessions only */
+    metricsToken: string | null;
+  };
 }
 
 export interface BuiltServer {
   app: FastifyInstance;
   hub: LiveHub;
+  /** every registered route with its declared permission; filled when the app is ready */
+  routes: readonly RouteInfo[];
 }
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -59,14 +78,32 @@ export function buildServer(opts: BuildServerOptions): BuiltServer {
   const app: FastifyInstance = Fastify({
     loggerInstance: httpLogger,
     logController: new QuietRequestLogs(),
-    // the API is read-only for now: nothing legitimate posts large bodies
+    // logins and user records are small: nothing legitimate posts large bodies
     bodyLimit: 64 * 1024,
   });
+  const required = opts.auth.mode === 'required';
+  if (!required) {
+    opts.logger.warn(
+      'AUTH DISABLED (auth.mode: disabled): every route and the live feed are open to anyone who can reach this port; use only for development',
+    );
+  }
   const hub = createLiveHub({
     pingIntervalMs: opts.ws.pingIntervalMs,
     maxBufferedBytes: opts.ws.maxBufferedBytes,
     logger: opts.logger.child({ module: 'ws' }),
+    ...(required ? { revalidate: (key: string) => opts.deps.auth.revalidate(key) } : {}),
   });
+  // first of all: every route from here on must declare who may call it
+  const routes: RouteInfo[] = trackRoutePermissions(app);
+  const authOptions: AuthPluginOptions = {
+    mode: opts.auth.mode,
+    service: opts.deps.auth,
+    audit: opts.deps.audit,
+    cookieSecure: opts.auth.cookieSecure,
+    cookieMaxAgeS: Math.floor(opts.auth.absoluteTimeoutMs / 1000),
+    allowedOrigins: opts.allowedOrigins ?? [],
+    metricsToken: opts.auth.metricsToken,
+  };
   const unsubscribe = opts.deps.bus.subscribe((msg) => hub.broadcast(msg));
 
   void app.register(
@@ -86,8 +123,18 @@ export function buildServer(opts: BuildServerOptions): BuiltServer {
     hub.close();
   });
 
+  // websocket first: its onRequest hook marks upgrade requests, so that a 401/403 answered by the
+  // auth hooks still destroys the upgraded socket (otherwise it stays open and close() waits forever)
   void app.register(fastifyWebsocket, { options: { maxPayload: 4 * 1024 } });
+  // before any route: its request hooks apply to all of them
+  void app.register(authPlugin, authOptions);
   void app.register(healthRoutes);
+  void app.register(authRoutes, {
+    plugin: authOptions,
+    idleTimeoutMs: opts.auth.idleTimeoutMs,
+    onLogout: (key) => hub.closeSession(key),
+  });
+  void app.register(userRoutes);
   void app.register(agentRoutes);
   void app.register(eventRoutes);
   void app.register(statsRoutes, { wsStats: () => hub.stats() });
@@ -98,13 +145,26 @@ export function buildServer(opts: BuildServerOptions): BuiltServer {
     allowedOrigins: opts.allowedOrigins ?? [],
   });
 
-  if (existsSync(path.join(opts.consoleDir, 'index.html'))) {
-    void app.register(fastifyStatic, { root: opts.consoleDir, prefix: '/', index: 'index.html', wildcard: true });
-  } else {
-    opts.logger.warn({ consoleDir: opts.consoleDir }, 'console not built: / will answer 503');
-    app.get('/', async (_req, reply) =>
-      reply.code(503).type('text/plain; charset=utf-8').send('console not built: run `npm run build -w console`\n'),
-    );
-  }
-  return { app, hub };
+  // the console's files hold no data (the page logs in through the API): public
+  void app.register(async (consoleScope) => {
+    consoleScope.addHook('onRoute', (route) => {
+      // mutated in place: the auth plugin's onRoute (run before this one) keeps a reference to it
+      route.config ??= {};
+      route.config.permission = 'public';
+    });
+    if (existsSync(path.join(opts.consoleDir, 'index.html'))) {
+      await consoleScope.register(fastifyStatic, {
+        root: opts.consoleDir,
+        prefix: '/',
+        index: 'index.html',
+        wildcard: true,
+      });
+    } else {
+      opts.logger.warn({ consoleDir: opts.consoleDir }, 'console not built: / will answer 503');
+      consoleScope.get('/', async (_req, reply) =>
+        reply.code(503).type('text/plain; charset=utf-8').send('console not built: run `npm run build -w console`\n'),
+      );
+    }
+  });
+  return { app, hub, routes };
 }

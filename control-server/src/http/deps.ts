@@ -1,6 +1,9 @@
+import type { AuditLog } from '../audit/audit-log.js';
 import type { IngestStats } from '../ingest/ingest-stats.js';
 import type { AgentRepository } from '../repositories/agent-repository.js';
 import type { EventRepository } from '../repositories/event-repository.js';
+import type { UserRepository } from '../repositories/user-repository.js';
+import type { AuthService } from '../services/auth-service.js';
 import type { LiveBus } from '../services/live-bus.js';
 
 export interface MqttStatus {
@@ -18,6 +21,11 @@ export interface HttpDeps {
   mqttStatus(): MqttStatus;
   /** cheap liveness probe of the database */
   dbOk(): boolean;
+  /** accounts and sessions */
+  auth: AuthService;
+  users: UserRepository;
+  /** hash-chained audit log of personal-data reads and admin actions */
+  audit: AuditLog;
 }
 
 declare module 'fastify' {

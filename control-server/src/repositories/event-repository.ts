@@ -23,6 +23,16 @@ export interface ListEventsQuery {
   kind?: EventKind;
   /** id of an event: return only events strictly older than it (ts, then id) */
   before?: string;
+  /**
+   * Per-site scoping: only these kinds, each at these sites (`*` for all). Absent means no scoping
+   * (auth disabled, or the ingest side); an empty list yields nothing.
+   */
+  scope?: readonly EventScope[];
+}
+
+export interface EventScope {
+  kind: EventKind;
+  sites: '*' | readonly string[];
 }
 
 export type ListEventsResult = { ok: true; events: StoredEvent[] } | { ok: false; error: 'UNKNOWN_CURSOR' };
@@ -75,7 +85,9 @@ export function createEventRepository(db: Database): EventRepository {
      ON CONFLICT (id) DO NOTHING`,
   );
   const byIdStmt = db.prepare<[string], EventRow>('SELECT * FROM events WHERE id = ?');
-  const cursorStmt = db.prepare<[string], { ts: string; id: string }>('SELECT ts, id FROM events WHERE id = ?');
+  const cursorStmt = db.prepare<[string], { ts: string; id: string; kind: EventKind; site: string }>(
+    'SELECT ts, id, kind, site FROM events WHERE id = ?',
+  );
   const latestStmt = db.prepare<[number], EventRow>('SELECT * FROM events ORDER BY ts DESC, id DESC LIMIT ?');
   const latestKindStmt = db.prepare<[string, number], EventRow>(
     'SELECT * FROM events WHERE kind = ? ORDER BY ts DESC, id DESC LIMIT ?',
@@ -87,6 +99,36 @@ export function createEventRepository(db: Database): EventRepository {
     'SELECT * FROM events WHERE kind = ? AND (ts, id) < (?, ?) ORDER BY ts DESC, id DESC LIMIT ?',
   );
   const countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events');
+
+  /** Scoped listing: one WHERE built from the scope; prepared per call (scopes differ per user). */
+  function listScoped(
+    scope: readonly EventScope[],
+    limit: number,
+    kind?: EventKind,
+    cursor?: { ts: string; id: string },
+  ): EventRow[] {
+    const clauses: string[] = [];
+    const params: Array<string | number> = [];
+    for (const s of scope) {
+      if (kind !== undefined && s.kind !== kind) continue;
+      if (s.sites === '*') {
+        clauses.push('(kind = ?)');
+        params.push(s.kind);
+      } else if (s.sites.length > 0) {
+        clauses.push(`(kind = ? AND site IN (${s.sites.map(() => '?').join(', ')}))`);
+        params.push(s.kind, ...s.sites);
+      }
+    }
+    if (clauses.length === 0) return [];
+    let sql = `SELECT * FROM events WHERE (${clauses.join(' OR ')})`;
+    if (cursor) {
+      sql += ' AND (ts, id) < (?, ?)';
+      params.push(cursor.ts, cursor.id);
+    }
+    sql += ' ORDER BY ts DESC, id DESC LIMIT ?';
+    params.push(limit);
+    return db.prepare<unknown[], EventRow>(sql).all(...params);
+  }
 
   return {
     insert(kind, payload, receivedAt) {
@@ -121,9 +163,16 @@ export function createEventRepository(db: Database): EventRepository {
       if (!row) throw new Error(`event ${payload.id} neither inserted nor found`);
       return { inserted: false, event: toEvent(row) };
     },
-    list({ limit, kind, before }) {
+    list({ limit, kind, before, scope }) {
       let rows: EventRow[];
-      if (before === undefined) {
+      if (scope !== undefined) {
+        const cursor = before === undefined ? undefined : cursorStmt.get(before);
+        // an event outside the caller's scope is as unknown as a missing one
+        const visible = (c: { kind: EventKind; site: string }): boolean =>
+          scope.some((s) => s.kind === c.kind && (s.sites === '*' || s.sites.includes(c.site)));
+        if (before !== undefined && (!cursor || !visible(cursor))) return { ok: false, error: 'UNKNOWN_CURSOR' };
+        rows = listScoped(scope, limit, kind, cursor);
+      } else if (before === undefined) {
         rows = kind ? latestKindStmt.all(kind, limit) : latestStmt.all(limit);
       } else {
         const cursor = cursorStmt.get(before);

@@ -31,14 +31,35 @@ describe('store on a real SQLite file', () => {
 
   it('applies only the new migrations of a later release, and refuses a database from the future', () => {
     const db = openDatabase({ dataDir: tmp.dir });
+    const nextVersion = MIGRATIONS.at(-1)!.version + 1;
     const next: Migration = {
-      version: 2,
+      version: nextVersion,
       name: 'test column',
       up: (d) => d.exec('ALTER TABLE agents ADD COLUMN note TEXT'),
     };
-    expect(migrate(db, [...MIGRATIONS, next])).toEqual([2]);
-    expect(currentSchemaVersion(db)).toBe(2);
+    expect(migrate(db, [...MIGRATIONS, next])).toEqual([nextVersion]);
+    expect(currentSchemaVersion(db)).toBe(nextVersion);
     expect(() => migrate(db, MIGRATIONS)).toThrow(/newer than this server knows/);
+    db.close();
+  });
+
+  it('tolerates gaps between versions and applies a lower version merged after a higher one', () => {
+    const base = MIGRATIONS.filter((m) => m.version < 10);
+    const ours = MIGRATIONS.filter((m) => m.version >= 10);
+    const later: Migration = {
+      version: 25,
+      name: 'other stream',
+      up: (d) => d.exec('CREATE TABLE other_stream (x INTEGER) STRICT'),
+    };
+    const db = openDatabase({ dataDir: tmp.dir, migrations: [...base, later] });
+    expect(currentSchemaVersion(db)).toBe(25);
+    // versions 10+ arrive with a later merge: they run although 25 is already recorded
+    expect(migrate(db, [...base, ...ours, later])).toEqual(ours.map((m) => m.version));
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
+    expect(tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['users', 'sessions', 'audit_log', 'other_stream']),
+    );
+    expect(migrate(db, [...base, ...ours, later])).toEqual([]);
     db.close();
   });
 

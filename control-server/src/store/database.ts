@@ -37,7 +37,11 @@ export function currentSchemaVersion(db: Database): number {
   return row.v ?? 0;
 }
 
-/** Apply, in order and each in its own transaction, the migrations newer than the recorded version. */
+/**
+ * Apply, in version order and each in its own transaction, every known migration not yet recorded.
+ * Versions may have gaps (work streams own ranges: 1–9, 10–19, 20–29, …), and a lower version merged
+ * after a higher one was applied still runs: the runner compares sets, not only the maximum.
+ */
 export function migrate(db: Database, migrations: readonly Migration[]): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
@@ -57,10 +61,13 @@ export function migrate(db: Database, migrations: readonly Migration[]): number[
       `database schema version ${current} is newer than this server knows (${latestKnown}): refusing to run`,
     );
   }
+  const done = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
+  );
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const applied: number[] = [];
   for (const m of migrations) {
-    if (m.version <= current) continue;
+    if (done.has(m.version)) continue;
     db.transaction(() => {
       m.up(db);
       record.run(m.version, m.name, new Date().toISOString());

@@ -12,8 +12,16 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+export interface HarnessOptions {
+  /** `disabled` by default: the ingest tests are about ingest; auth tests pass `required` */
+  authMode?: 'required' | 'disabled';
+  env?: NodeJS.ProcessEnv;
+  /** extra config, merged over the harness defaults (top-level keys replace) */
+  config?: Record<string, unknown>;
+}
+
 /** A real control server: embedded aedes on port 0, HTTP on port 0, SQLite in a temp dir. */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const tmp = makeTempDir();
   const config = makeConfig({
     dataDir: tmp.dir,
@@ -21,8 +29,13 @@ export async function startHarness(): Promise<Harness> {
     mqtt: { mode: 'embedded', host: '127.0.0.1', port: 0 },
     consoleDir: tmp.dir, // no index.html: the console is not under test here
     log: { level: 'silent' },
+    auth: { mode: opts.authMode ?? 'disabled' },
+    ...opts.config,
   });
-  const server = await startControlServer(config, { logger: pino({ level: 'silent' }) });
+  const server = await startControlServer(config, {
+    logger: pino({ level: 'silent' }),
+    ...(opts.env ? { env: opts.env } : {}),
+  });
   return {
     server,
     dataDir: tmp.dir,

@@ -60,8 +60,12 @@ export const agentFileConfigSchema = z.strictObject({
       username: z.string().optional(),
       passwordEnv: z.string().optional().describe('name of the environment variable holding the password'),
       keepaliveS: z.number().int().min(5).max(600).default(15).describe('MQTT keepalive; the last will fires after 1.5× this'),
+      protocolVersion: z
+        .union([z.literal('auto'), z.literal(4), z.literal(5)])
+        .default('auto')
+        .describe('auto: MQTT 5 when the broker speaks it (a PUBACK then says when no subscriber got an event), else 3.1.1'),
     })
-    .default({ url: 'mqtt://127.0.0.1:1883', keepaliveS: 15 }),
+    .default({ url: 'mqtt://127.0.0.1:1883', keepaliveS: 15, protocolVersion: 'auto' }),
   modelsDir: z.string().optional().describe('folder of the .onnx files; default PORTAIL_MODELS_DIR, then ../shared/models'),
   vision: z
     .strictObject({
@@ -102,7 +106,16 @@ export const agentFileConfigSchema = z.strictObject({
     })
     .default({ enabled: true, host: '127.0.0.1', port: 9464 })
     .describe('local /healthz and Prometheus /metrics endpoint'),
-  dataDir: z.string().default('.data/agent').describe('folder of the agent database (encrypted templates, revocations)'),
+  dataDir: z.string().default('.data/agent').describe('folder of the agent database agent.sqlite: event outbox, encrypted templates, revocations'),
+  outbox: z
+    .strictObject({
+      maxRows: z.number().int().min(1000).max(10_000_000).default(100_000).describe('events kept at most in <dataDir>/agent.sqlite (pending + delivered); beyond it the oldest go, delivered ones first, undelivered ones counted as outbox overflow and logged as errors'),
+      maxAgeS: z.number().int().min(3600).max(90 * 86_400).default(604_800).describe('seconds an event may wait for a broker PUBACK before it is dropped (outbox overflow)'),
+      keepDeliveredS: z.number().int().min(0).max(30 * 86_400).default(86_400).describe('seconds an event stays after the broker PUBACK, to be sent again if the broker restarts without the agent session (it may have lost events held for an absent control server); 0 deletes on PUBACK'),
+      maxInFlight: z.number().int().min(1).max(100).default(16).describe('events published and not yet acknowledged at most; also capped by the broker receive maximum'),
+    })
+    .default({ maxRows: 100_000, maxAgeS: 604_800, keepDeliveredS: 86_400, maxInFlight: 16 })
+    .describe('durable queue of QoS 1 events (access, movement, camera)'),
   credentials: z
     .strictObject({
       siteCode: z.number().int().min(0).max(65535).describe('numeric site code carried by this site\'s credentials'),

@@ -29,18 +29,46 @@ const MIGRATIONS: string[] = [
      updated_at TEXT NOT NULL
    ) STRICT;
    CREATE TABLE revocations (credential_id TEXT PRIMARY KEY, revoked_at TEXT NOT NULL) STRICT;`,
+  // the transport's outbox (transport/outbox.ts): QoS 1 events written before they are published.
+  // AUTOINCREMENT so a seq is never reused after the oldest rows are deleted: seq is the publish order.
+  // delivered_ms is NULL until the broker acknowledges the event; acknowledged rows may be kept a while
+  // to be sent again if the broker comes back without our session (it may have lost them).
+  `CREATE TABLE outbox (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     site TEXT NOT NULL,
+     agent TEXT NOT NULL,
+     topic_key TEXT NOT NULL CHECK (topic_key IN ('access', 'movement', 'camera')),
+     event_id TEXT NOT NULL,
+     camera TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     created_ms INTEGER NOT NULL,
+     delivered_ms INTEGER
+   ) STRICT;
+   CREATE INDEX outbox_pending ON outbox (site, agent, seq) WHERE delivered_ms IS NULL;
+   CREATE INDEX outbox_delivered ON outbox (site, agent, seq) WHERE delivered_ms IS NOT NULL;`,
 ];
+
+/** Name of the agent's SQLite file inside its `dataDir`. */
+export const AGENT_DB_FILE = 'agent.sqlite';
+
+/**
+ * Bring an open agent database to the current schema. Every connection to the file calls it (the
+ * edge store and the outbox open their own), so whichever opens first migrates, in one transaction.
+ */
+export function migrateAgentDb(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    if (version < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}
 
 export function openEdgeStore(path: string): EdgeStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  db.transaction(() => {
-    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
-  })();
+  migrateAgentDb(db);
 
   const get = db.prepare<[string], { model_id: string; model_sha256: string; encoding: 'f32' | 'i8'; iv: Buffer; ciphertext: Buffer; tag: Buffer }>(
     'SELECT model_id, model_sha256, encoding, iv, ciphertext, tag FROM templates WHERE credential_id = ?',

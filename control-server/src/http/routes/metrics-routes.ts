@@ -22,8 +22,16 @@ export const metricsRoutes: FastifyPluginAsync<{ wsStats: () => LiveHubStats }> 
   const ingest = () => app.deps.ingestStats();
   counter('portail_server_messages_received_total', 'MQTT messages handed to ingest', () => ingest().received);
   counter('portail_server_events_stored_total', 'events stored for the first time', () => ingest().stored);
-  counter('portail_server_events_duplicate_total', 'events whose id was already stored (replays)', () => ingest().duplicates);
-  counter('portail_server_store_errors_total', 'database failures while storing a valid message', () => ingest().storeErrors);
+  counter(
+    'portail_server_events_duplicate_total',
+    'events whose id was already stored (replays)',
+    () => ingest().duplicates,
+  );
+  counter(
+    'portail_server_store_errors_total',
+    'database failures while storing a valid message',
+    () => ingest().storeErrors,
+  );
   new Counter({
     name: 'portail_server_messages_rejected_total',
     help: 'messages rejected by ingest, by reason',
@@ -62,7 +70,8 @@ export const metricsRoutes: FastifyPluginAsync<{ wsStats: () => LiveHubStats }> 
       this.set(opts.wsStats().clients);
     },
   });
-  app.get('/metrics', async (_req, reply) => {
+  // a logged-in regional IT operator, or a scraper with the bearer token of auth.metricsTokenFile/Env
+  app.get('/metrics', { config: { permission: 'metrics:read' } }, async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });

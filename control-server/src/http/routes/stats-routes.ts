@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { LiveHubStats } from '../ws/live-hub.js';
 
-/** GET /api/stats: ingest counters since start, MQTT and WebSocket state. */
+/** GET /api/stats: server-wide ingest counters since start, MQTT, database and WebSocket state. */
 export const statsRoutes: FastifyPluginAsync<{ wsStats: () => LiveHubStats }> = async (app, opts) => {
-  app.get('/api/stats', async () => ({
+  app.get('/api/stats', { config: { permission: 'stats:read' } }, async () => ({
     ingest: app.deps.ingestStats(),
     mqtt: app.deps.mqttStatus(),
+    db: { ok: app.deps.dbOk() },
     ws: opts.wsStats(),
   }));
 };

@@ -1,7 +1,7 @@
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
-import { createLiveHub, type HubSocket, type LiveHub } from './live-hub.js';
+import { createLiveHub, WS_CLOSE_SESSION_ENDED, type HubSocket, type LiveHub } from './live-hub.js';
 
 /** Hand-written stand-in for a ws socket: records sends, lets the test set the kernel backlog. */
 class FakeSocket {
@@ -21,7 +21,9 @@ class FakeSocket {
     this.terminated = true;
     this.readyState = WebSocket.CLOSED;
   }
-  close(): void {
+  closeCode: number | null = null;
+  close(code?: number): void {
+    this.closeCode = code ?? null;
     this.readyState = WebSocket.CLOSED;
   }
   on(event: string, fn: (...a: unknown[]) => void): this {
@@ -84,5 +86,45 @@ describe('live hub', () => {
     });
     expect(alive.terminated).toBe(false);
     expect(hub.stats()).toMatchObject({ clients: 1, droppedUnresponsive: 1 });
+  });
+
+  it('sends each client only what its filter lets through', () => {
+    hub = createLiveHub({ pingIntervalMs: 60_000, maxBufferedBytes: 1 << 20, logger: pino({ level: 'silent' }) });
+    const s1 = new FakeSocket();
+    const all = new FakeSocket();
+    hub.add(asHub(s1), { type: 'hello' }, { filter: (m) => m.type === 'health' && m.site === 's1' });
+    hub.add(asHub(all), { type: 'hello' });
+    hub.broadcast({ type: 'health', site: 's2', agent: 'a', health: {} } as never);
+    hub.broadcast({ type: 'health', site: 's1', agent: 'a', health: {} } as never);
+    expect(s1.sent.slice(1).map((x) => (JSON.parse(x) as { site: string }).site)).toEqual(['s1']);
+    expect(all.sent).toHaveLength(3);
+  });
+
+  it('closes the connections of a session that logged out or expired, and only those', () => {
+    vi.useFakeTimers();
+    try {
+      const valid = new Set(['sess-a', 'sess-b']);
+      hub = createLiveHub({
+        pingIntervalMs: 1_000,
+        maxBufferedBytes: 1 << 20,
+        logger: pino({ level: 'silent' }),
+        revalidate: (key) => valid.has(key),
+      });
+      const a = new FakeSocket();
+      const b = new FakeSocket();
+      const c = new FakeSocket();
+      hub.add(asHub(a), { type: 'hello' }, { sessionKey: 'sess-a' });
+      hub.add(asHub(b), { type: 'hello' }, { sessionKey: 'sess-b' });
+      hub.add(asHub(c), { type: 'hello' }, { sessionKey: 'sess-b' });
+      hub.closeSession('sess-a');
+      expect(a.closeCode).toBe(WS_CLOSE_SESSION_ENDED);
+      expect(hub.stats().clients).toBe(2);
+      valid.delete('sess-b'); // expired: found at the next ping
+      vi.advanceTimersByTime(1_000);
+      expect([b.closeCode, c.closeCode]).toEqual([WS_CLOSE_SESSION_ENDED, WS_CLOSE_SESSION_ENDED]);
+      expect(hub.stats().clients).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -6,7 +6,19 @@ export interface LiveHubOptions {
   pingIntervalMs: number;
   maxBufferedBytes: number;
   logger: Logger;
+  /** asked at every ping for clients tied to a session: false closes the client (logged out, expired) */
+  revalidate?: (sessionKey: string) => boolean;
 }
+
+export interface LiveClientOptions {
+  /** which pushes this client may receive (per-site scoping); all when absent */
+  filter?: (msg: LiveMessage) => boolean;
+  /** the session the connection was opened with, to close it when the session ends */
+  sessionKey?: string | null;
+}
+
+/** Close code sent when the session behind a connection ended (policy violation). */
+export const WS_CLOSE_SESSION_ENDED = 1008;
 
 export interface LiveHubStats {
   clients: number;
@@ -24,8 +36,10 @@ export type HubSocket = Pick<
 
 export interface LiveHub {
   /** Register a client and send it `first` (the hello snapshot) in the same tick, so no push is missed. */
-  add(socket: HubSocket, first: unknown): void;
+  add(socket: HubSocket, first: unknown, client?: LiveClientOptions): void;
   broadcast(msg: LiveMessage): void;
+  /** close every connection opened with this session (logout) */
+  closeSession(sessionKey: string): void;
   stats(): LiveHubStats;
   close(): void;
 }
@@ -33,6 +47,8 @@ export interface LiveHub {
 interface Client {
   socket: HubSocket;
   alive: boolean;
+  filter: ((msg: LiveMessage) => boolean) | null;
+  sessionKey: string | null;
 }
 
 export function createLiveHub(opts: LiveHubOptions): LiveHub {
@@ -57,8 +73,18 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
     return true;
   }
 
+  function endSession(c: Client): void {
+    clients.delete(c);
+    c.socket.close(WS_CLOSE_SESSION_ENDED, 'session ended');
+  }
+
   const pingTimer = setInterval(() => {
     for (const c of clients) {
+      if (c.sessionKey !== null && opts.revalidate && !opts.revalidate(c.sessionKey)) {
+        log.info('closing websocket client: its session ended');
+        endSession(c);
+        continue;
+      }
       if (!c.alive) {
         droppedUnresponsive += 1;
         log.info('terminating unresponsive websocket client');
@@ -73,8 +99,8 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   pingTimer.unref();
 
   return {
-    add(socket, first) {
-      const c: Client = { socket, alive: true };
+    add(socket, first, client = {}) {
+      const c: Client = { socket, alive: true, filter: client.filter ?? null, sessionKey: client.sessionKey ?? null };
       clients.add(c);
       socket.on('pong', () => {
         c.alive = true;
@@ -88,8 +114,16 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
     },
     broadcast(msg) {
       if (clients.size === 0) return;
-      const data = JSON.stringify(msg);
-      for (const c of clients) sendTo(c, data);
+      let data: string | null = null;
+      for (const c of clients) {
+        if (c.filter && !c.filter(msg)) continue;
+        // serialised once, and only when someone receives it
+        data ??= JSON.stringify(msg);
+        sendTo(c, data);
+      }
+    },
+    closeSession(sessionKey) {
+      for (const c of clients) if (c.sessionKey === sessionKey) endSession(c);
     },
     stats() {
       return { clients: clients.size, droppedSlow, droppedUnresponsive };

@@ -1,6 +1,9 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { AgentRecord } from '../../repositories/agent-repository.js';
 import type { StoredEvent } from '../../repositories/event-repository.js';
+import { ALL_SITES, sitesWith } from '../../auth/permissions.js';
+import { auditRequest, isOriginAllowed } from '../auth/auth-plugin.js';
+import { eventScopeOf, liveFilterOf } from '../auth/scope.js';
 import type { LiveHub } from './live-hub.js';
 
 export interface HelloMessage {
@@ -19,30 +22,19 @@ export interface LiveSocketOptions {
 }
 
 /**
- * Cross-site WebSocket hijacking guard: a browser tab on another site could otherwise open /ws on a
- * loopback server and read the live feed. Non-browser clients send no Origin and are let through.
+ * GET /ws: hello snapshot, then every live message from the bus, both limited to the agents and
+ * events of the sites the session may see. Client messages are ignored. The connection closes when
+ * its session ends (logout, expiry, account disabled).
  */
-export function isOriginAllowed(req: FastifyRequest, allowed: readonly string[]): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return true;
-  if (allowed.includes(origin)) return true;
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    // an unparsable Origin is not a same-origin page
-    return false;
-  }
-  return host === req.headers.host;
-}
-
-/** GET /ws: hello snapshot, then every live message from the bus. Client messages are ignored. */
 export const liveSocket: FastifyPluginAsync<LiveSocketOptions> = async (app, opts) => {
   app.get(
     '/ws',
     {
       websocket: true,
+      config: { permission: 'live:subscribe' },
       preValidation: async (req, reply) => {
+        // cross-site WebSocket hijacking guard: a WebSocket is a GET, which the auth plugin's Origin
+        // check of state-changing requests does not cover, and a tab on another site must not read the feed
         if (!isOriginAllowed(req, opts.allowedOrigins)) {
           req.log.warn({ origin: req.headers.origin }, 'websocket origin refused');
           return reply.code(403).send({ error: 'ORIGIN_NOT_ALLOWED' });
@@ -50,16 +42,30 @@ export const liveSocket: FastifyPluginAsync<LiveSocketOptions> = async (app, opt
         return undefined;
       },
     },
-    (socket) => {
-      const listed = app.deps.events.list({ limit: opts.helloEvents });
+    (socket, req) => {
+      const principal = req.principal!;
+      const scope = eventScopeOf(principal);
+      const listed = app.deps.events.list({ limit: opts.helloEvents, ...(scope ? { scope } : {}) });
+      const agentSites = sitesWith(principal, 'agents:read');
       const hello: HelloMessage = {
         type: 'hello',
         serverTime: new Date().toISOString(),
-        agents: app.deps.agents.list(),
+        agents: app.deps.agents.list().filter((a) => agentSites === ALL_SITES || agentSites.has(a.site)),
         events: listed.ok ? listed.events : [],
       };
       // snapshot and registration happen in one tick: ingest is synchronous, so nothing falls between
-      opts.hub.add(socket, hello);
+      opts.hub.add(socket, hello, { filter: liveFilterOf(principal), sessionKey: req.authSession?.idHash ?? null });
+      // the live feed carries access events as they happen: its opening is a read of personal data
+      const liveSites = sitesWith(principal, 'live:subscribe');
+      for (const site of liveSites === ALL_SITES ? [ALL_SITES] : [...liveSites].sort()) {
+        auditRequest(app.deps.audit, req, {
+          action: 'live.subscribe',
+          outcome: 'ok',
+          site,
+          target: null,
+          details: { helloEvents: hello.events.filter((e) => site === ALL_SITES || e.site === site).length },
+        });
+      }
     },
   );
 };

@@ -1,0 +1,244 @@
+import { createHash } from 'node:crypto';
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Append-only, hash-chained audit log: every read of personal data and every administrative action.
+ *
+ * Row n stores `hash_n = sha256_hex(hash_{n-1} || canonical(row_n))` with `hash_0` = 64 zeros, where
+ * `||` is the concatenation of the previous hash (64 hex characters) and the canonical row text
+ * (UTF-8), and the canonical row is the JSON array
+ * `[seq, ts, actor, role, site, action, target, outcome, ip, details]` with `details` serialised with
+ * sorted keys. Changing, deleting or reordering a row breaks every hash after it. A writer with the
+ * database file could recompute the whole chain: the chain is then only as good as the last head
+ * (seq + hash) kept elsewhere, which `verify --expect-head` checks (see docs/security.md).
+ */
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export type AuditOutcome = 'ok' | 'denied' | 'failed';
+
+export interface AuditEntry {
+  /** username, or `system`, `cli:<os user>`, `anonymous` */
+  actor: string;
+  /** roles the actor held for this action, comma-separated */
+  role?: string | null;
+  /** the site concerned; `*` for all sites */
+  site?: string | null;
+  /** dotted verb, e.g. `auth.login`, `events.read`, `user.create` */
+  action: string;
+  /** ids of what was read or changed; never a name */
+  target?: string | null;
+  outcome: AuditOutcome;
+  ip?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditRow {
+  seq: number;
+  ts: string;
+  actor: string;
+  role: string | null;
+  site: string | null;
+  action: string;
+  target: string | null;
+  outcome: AuditOutcome;
+  ip: string | null;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export type VerifyResult =
+  { ok: true; rows: number; head: AuditHead } | { ok: false; rows: number; seq: number; reason: string };
+
+export interface AuditLog {
+  append(entry: AuditEntry): AuditRow;
+  head(): AuditHead;
+  /** rows in chain order; `site` keeps the rows of that site (and the `*` ones) */
+  iterate(filter?: { site?: string; afterSeq?: number }): IterableIterator<AuditRow>;
+  count(): number;
+}
+
+/** JSON with object keys sorted at every level: one text per value, whatever the insertion order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value);
+    // undefined, functions and symbols have no JSON form; store them as null like arrays do
+    return text === undefined ? 'null' : text;
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+type HashedFields = Omit<AuditRow, 'prevHash' | 'hash'>;
+
+export function canonicalRow(r: HashedFields): string {
+  return JSON.stringify([
+    r.seq,
+    r.ts,
+    r.actor,
+    r.role,
+    r.site,
+    r.action,
+    r.target,
+    r.outcome,
+    r.ip,
+    canonicalJson(r.details),
+  ]);
+}
+
+export function chainHash(prevHash: string, r: HashedFields): string {
+  return createHash('sha256').update(prevHash, 'utf8').update(canonicalRow(r), 'utf8').digest('hex');
+}
+
+/**
+ * Check a whole chain in order: contiguous seq from 1, each prev_hash equal to the previous hash,
+ * each hash recomputed. `expectHead` also catches a truncated tail, which a chain alone cannot.
+ */
+export function verifyAuditRows(rows: Iterable<AuditRow>, expectHead?: AuditHead): VerifyResult {
+  let prev = GENESIS_HASH;
+  let expectedSeq = 1;
+  let count = 0;
+  let headSeen = expectHead === undefined;
+  for (const r of rows) {
+    count += 1;
+    if (r.seq !== expectedSeq) {
+      return {
+        ok: false,
+        rows: count,
+        seq: r.seq,
+        reason: r.seq > expectedSeq ? `row ${expectedSeq} is missing` : `row ${r.seq} is out of order`,
+      };
+    }
+    if (r.prevHash !== prev)
+      return { ok: false, rows: count, seq: r.seq, reason: 'prev_hash does not match the previous row' };
+    const h = chainHash(prev, r);
+    if (h !== r.hash) return { ok: false, rows: count, seq: r.seq, reason: 'hash does not match the row content' };
+    if (expectHead && r.seq === expectHead.seq) {
+      if (r.hash !== expectHead.hash)
+        return { ok: false, rows: count, seq: r.seq, reason: 'hash differs from the expected head' };
+      headSeen = true;
+    }
+    prev = h;
+    expectedSeq += 1;
+  }
+  if (!headSeen) {
+    return {
+      ok: false,
+      rows: count,
+      seq: expectedSeq,
+      reason: `the log ends at row ${expectedSeq - 1}, before the expected head ${expectHead!.seq}: rows were removed`,
+    };
+  }
+  return { ok: true, rows: count, head: { seq: expectedSeq - 1, hash: prev } };
+}
+
+interface Row {
+  seq: number;
+  ts: string;
+  actor: string;
+  role: string | null;
+  site: string | null;
+  action: string;
+  target: string | null;
+  outcome: AuditOutcome;
+  ip: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+function toRow(r: Row): AuditRow {
+  return {
+    seq: r.seq,
+    ts: r.ts,
+    actor: r.actor,
+    role: r.role,
+    site: r.site,
+    action: r.action,
+    target: r.target,
+    outcome: r.outcome,
+    ip: r.ip,
+    details: JSON.parse(r.details) as Record<string, unknown>,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
+}
+
+/** Bounds on client-influenced text, so one request cannot write a megabyte into the log. */
+const clip = (s: string | null | undefined, max: number): string | null =>
+  s === null || s === undefined ? null : s.length > max ? `${s.slice(0, max)}…` : s;
+
+export function createAuditLog(db: Database, opts: { now?: () => number } = {}): AuditLog {
+  const now = opts.now ?? Date.now;
+  const last = db.prepare<[], { seq: number; hash: string }>(
+    'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+  );
+  const insert = db.prepare(
+    `INSERT INTO audit_log (seq, ts, actor, role, site, action, target, outcome, ip, details, prev_hash, hash)
+     VALUES (@seq, @ts, @actor, @role, @site, @action, @target, @outcome, @ip, @details, @prevHash, @hash)`,
+  );
+  const countStmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM audit_log');
+  const iterAll = db.prepare<[number], Row>('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq');
+  // a site's rows and the ones about every site
+  const iterSite = db.prepare<[number, string], Row>(
+    "SELECT * FROM audit_log WHERE seq > ? AND (site = ? OR site = '*') ORDER BY seq",
+  );
+  const appendTx = db.transaction((entry: AuditEntry): AuditRow => {
+    const tail = last.get();
+    const fields: HashedFields = {
+      seq: (tail?.seq ?? 0) + 1,
+      ts: new Date(now()).toISOString(),
+      actor: clip(entry.actor, 128) ?? 'unknown',
+      role: clip(entry.role, 128),
+      site: clip(entry.site, 64),
+      action: entry.action,
+      target: clip(entry.target, 512),
+      outcome: entry.outcome,
+      ip: clip(entry.ip, 64),
+      // round-trip so what is hashed is exactly what a reader parses back
+      details: JSON.parse(canonicalJson(entry.details ?? {})) as Record<string, unknown>,
+    };
+    const prevHash = tail?.hash ?? GENESIS_HASH;
+    const row: AuditRow = { ...fields, prevHash, hash: chainHash(prevHash, fields) };
+    insert.run({ ...row, details: canonicalJson(row.details) });
+    return row;
+  });
+
+  return {
+    append(entry) {
+      // IMMEDIATE takes the write lock before reading the tail: the CLI and the server may append at once
+      return appendTx.immediate(entry);
+    },
+    head() {
+      const tail = last.get();
+      return tail ? { seq: tail.seq, hash: tail.hash } : { seq: 0, hash: GENESIS_HASH };
+    },
+    *iterate(filter = {}) {
+      const afterSeq = filter.afterSeq ?? 0;
+      const rows = filter.site === undefined ? iterAll.iterate(afterSeq) : iterSite.iterate(afterSeq, filter.site);
+      for (const r of rows) yield toRow(r);
+    },
+    count() {
+      return countStmt.get()!.n;
+    },
+  };
+}
+
+/** One JSON object per line, in chain order; `verifyAuditRows` accepts the parsed lines back. */
+export function auditRowToJsonLine(r: AuditRow): string {
+  return JSON.stringify(r);
+}
+
+export function parseAuditJsonLine(line: string): AuditRow {
+  return JSON.parse(line) as AuditRow;
+}

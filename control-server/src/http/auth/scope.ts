@@ -1,0 +1,41 @@
+import { sitesWith, siteAllowed, type Permission, type Principal } from '../../auth/permissions.js';
+import { EVENT_KINDS, type EventKind, type EventScope } from '../../repositories/event-repository.js';
+import type { LiveMessage } from '../../services/live-bus.js';
+
+export const EVENT_READ_PERMISSION: Readonly<Record<EventKind, Permission>> = {
+  access: 'events.access:read',
+  movement: 'events.movement:read',
+  camera: 'events.camera:read',
+};
+
+export const ANY_EVENT_READ: readonly Permission[] = EVENT_KINDS.map((k) => EVENT_READ_PERMISSION[k]);
+
+/** Event kinds and sites `p` may read; undefined when nothing is scoped (auth disabled). */
+export function eventScopeOf(p: Principal, site?: string): EventScope[] | undefined {
+  if (p.authDisabled && site === undefined) return undefined;
+  return EVENT_KINDS.map((kind) => {
+    const sites = sitesWith(p, EVENT_READ_PERMISSION[kind]);
+    if (site !== undefined) return { kind, sites: siteAllowed(sites, site) ? [site] : [] };
+    return { kind, sites: sites === '*' ? '*' : [...sites] };
+  });
+}
+
+/** Which live messages a WebSocket client of `p` receives: agents and events of its sites only. */
+export function liveFilterOf(p: Principal): (msg: LiveMessage) => boolean {
+  if (p.authDisabled) return () => true;
+  const agentSites = sitesWith(p, 'agents:read');
+  const eventSites = Object.fromEntries(EVENT_KINDS.map((k) => [k, sitesWith(p, EVENT_READ_PERMISSION[k])])) as Record<
+    EventKind,
+    ReturnType<typeof sitesWith>
+  >;
+  return (msg) => {
+    switch (msg.type) {
+      case 'agent':
+        return siteAllowed(agentSites, msg.agent.site);
+      case 'health':
+        return siteAllowed(agentSites, msg.site);
+      case 'event':
+        return siteAllowed(eventSites[msg.kind], msg.event.site);
+    }
+  };
+}

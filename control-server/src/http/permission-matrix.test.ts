@@ -1,0 +1,351 @@
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { isRouteAccess, type RoleGrant } from '../auth/permissions.js';
+import type { StoredEvent } from '../repositories/event-repository.js';
+import { buildAuthTestApp, login, type AuthTestApp, type LoggedIn } from '../test-support/auth.js';
+import {
+  makeAccessEvent,
+  makeCameraEvent,
+  makeHealth,
+  makeMovementEvent,
+  makeStatus,
+  waitFor,
+} from '../test-support/fixtures.js';
+import { CSRF_HEADER } from './auth/auth-plugin.js';
+
+/**
+ * The permission matrix: for every registered route and for /ws, what each role gets, including
+ * cross-site attempts (403) and anonymous ones (401). A route added without a row here fails the
+ * first test, so nobody can add an endpoint without deciding who may call it.
+ */
+
+const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
+
+const USERS = {
+  rec1: [{ role: 'reception', site: 's1' }],
+  sup1: [{ role: 'supervisor', site: 's1' }],
+  adm1: [{ role: 'site_admin', site: 's1' }],
+  it1: [{ role: 'regional_it', site: 's1' }],
+  itAll: [{ role: 'regional_it', site: '*' }],
+  // regional IT everywhere, and site admin of s1 only: personal data of s1, not of s2
+  itAdm1: [
+    { role: 'regional_it', site: '*' },
+    { role: 'site_admin', site: 's1' },
+  ],
+} satisfies Record<string, RoleGrant[]>;
+type Who = keyof typeof USERS | 'anonymous';
+const WHO: Who[] = ['anonymous', ...(Object.keys(USERS) as Array<keyof typeof USERS>)];
+
+/** kind@site strings of the events each user must see, all other combinations hidden */
+const VISIBLE_EVENTS: Record<keyof typeof USERS, string[]> = {
+  rec1: ['access@s1', 'camera@s1'],
+  sup1: ['access@s1', 'movement@s1', 'camera@s1'],
+  adm1: ['access@s1', 'movement@s1', 'camera@s1'],
+  it1: ['camera@s1'],
+  itAll: ['camera@s1', 'camera@s2'],
+  itAdm1: ['access@s1', 'movement@s1', 'camera@s1', 'camera@s2'],
+};
+const VISIBLE_AGENT_SITES: Record<keyof typeof USERS, string[]> = {
+  rec1: ['s1'],
+  sup1: ['s1'],
+  adm1: ['s1'],
+  it1: ['s1'],
+  itAll: ['s1', 's2'],
+  itAdm1: ['s1', 's2'],
+};
+
+const byKindSite = (events: Array<Pick<StoredEvent, 'kind' | 'site'>>): string[] =>
+  [...new Set(events.map((e) => `${e.kind}@${e.site}`))].sort();
+
+describe('permission matrix (auth required)', () => {
+  let t: AuthTestApp;
+  const sessions = new Map<Who, LoggedIn>();
+  let wsUrl: string;
+
+  beforeAll(async () => {
+    t = await buildAuthTestApp({ metricsToken: METRICS_TOKEN });
+    for (const [name, roles] of Object.entries(USERS)) await t.addUser(name, roles);
+    for (const name of Object.keys(USERS) as Array<keyof typeof USERS>) sessions.set(name, await login(t.app, name));
+    const received = new Date().toISOString();
+    for (const site of ['s1', 's2']) {
+      t.agents.applyStatus(makeStatus(site, 'gate-1'), received);
+      t.events.insert('access', makeAccessEvent(site, 'gate-1'), received);
+      t.events.insert('movement', makeMovementEvent(site, 'gate-1'), received);
+      t.events.insert('camera', makeCameraEvent(site, 'gate-1'), received);
+    }
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    wsUrl = `ws://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/ws`;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const headersOf = (who: Who): Record<string, string> => (who === 'anonymous' ? {} : sessions.get(who)!.headers);
+  const get = (who: Who, url: string) => t.app.inject({ method: 'GET', url, headers: headersOf(who) });
+
+  /** Every route, with the status each caller gets (or a check of the body). */
+  const MATRIX: Record<string, (who: Who) => Promise<void>> = {
+    'GET /healthz': async (who) => {
+      const res = await get(who, '/healthz');
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ ok: true });
+    },
+    'GET /': async (who) => {
+      // public; the console is not built in this test, hence its 503 hint rather than 401
+      expect((await get(who, '/')).statusCode).toBe(503);
+    },
+    'GET /*': async (who) => {
+      // registered only when the console is built: public, like /
+      expect(who).toBeDefined();
+    },
+    'POST /api/auth/login': async (who) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        headers: headersOf(who),
+        payload: { username: `nobody-${who}`, password: 'wrong password 123' },
+      });
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ error: 'INVALID_CREDENTIALS' });
+    },
+    'POST /api/auth/logout': async (who) => {
+      if (who === 'anonymous') {
+        expect((await t.app.inject({ method: 'POST', url: '/api/auth/logout' })).statusCode).toBe(401);
+        return;
+      }
+      const s = await login(t.app, who);
+      expect((await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: s.headers })).statusCode).toBe(
+        204,
+      );
+      // the session is gone
+      expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: s.headers })).statusCode).toBe(401);
+    },
+    'GET /api/auth/me': async (who) => {
+      const res = await get(who, '/api/auth/me');
+      if (who === 'anonymous') return expect(res.statusCode).toBe(401);
+      expect(res.statusCode).toBe(200);
+      const body = res.json<{ user: { username: string; roles: RoleGrant[] }; csrfToken: string }>();
+      expect(body.user.username).toBe(who);
+      expect(body.user.roles).toEqual(expect.arrayContaining(USERS[who]));
+      expect(body.csrfToken).toBe(sessions.get(who)!.csrf);
+    },
+    'POST /api/auth/totp/setup': async (who) => {
+      const res = await t.app.inject({ method: 'POST', url: '/api/auth/totp/setup', headers: headersOf(who) });
+      const expected = who === 'anonymous' ? 401 : who === 'rec1' || who === 'sup1' ? 403 : 200;
+      expect(res.statusCode).toBe(expected);
+    },
+    'POST /api/auth/totp/confirm': async (who) => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/totp/confirm',
+        headers: headersOf(who),
+        payload: { code: '000000' },
+      });
+      if (who === 'anonymous') return expect(res.statusCode).toBe(401);
+      // reception/supervisor never get a pending secret; the others did in the setup row, and 000000 is wrong
+      expect([409, 400]).toContain(res.statusCode);
+    },
+    'GET /api/agents': async (who) => {
+      const res = await get(who, '/api/agents');
+      if (who === 'anonymous') return expect(res.statusCode).toBe(401);
+      expect(res.statusCode).toBe(200);
+      const sites = res
+        .json<{ agents: Array<{ site: string }> }>()
+        .agents.map((a) => a.site)
+        .sort();
+      expect(sites).toEqual(VISIBLE_AGENT_SITES[who]);
+      // asking for another site is refused, not silently emptied
+      const cross = await get(who, '/api/agents?site=s2');
+      expect(cross.statusCode).toBe(VISIBLE_AGENT_SITES[who].includes('s2') ? 200 : 403);
+    },
+    'GET /api/events': async (who) => {
+      const res = await get(who, '/api/events?limit=100');
+      if (who === 'anonymous') return expect(res.statusCode).toBe(401);
+      expect(res.statusCode).toBe(200);
+      expect(byKindSite(res.json<{ events: StoredEvent[] }>().events)).toEqual([...VISIBLE_EVENTS[who]].sort());
+      const cross = await get(who, '/api/events?site=s2');
+      const seesS2 = VISIBLE_EVENTS[who].some((k) => k.endsWith('@s2'));
+      expect(cross.statusCode).toBe(seesS2 ? 200 : 403);
+      if (seesS2) {
+        expect(byKindSite(cross.json<{ events: StoredEvent[] }>().events)).toEqual(
+          VISIBLE_EVENTS[who].filter((k) => k.endsWith('@s2')).sort(),
+        );
+      }
+    },
+    'GET /api/stats': async (who) => {
+      const res = await get(who, '/api/stats');
+      expect(res.statusCode).toBe(who === 'anonymous' ? 401 : who.startsWith('it') ? 200 : 403);
+    },
+    'GET /metrics': async (who) => {
+      const res = await get(who, '/metrics');
+      expect(res.statusCode).toBe(who === 'anonymous' ? 401 : who.startsWith('it') ? 200 : 403);
+      if (who === 'anonymous') {
+        const scraper = await t.app.inject({
+          method: 'GET',
+          url: '/metrics',
+          headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+        });
+        expect(scraper.statusCode).toBe(200);
+        expect(scraper.body).toContain('portail_server_agents');
+        const wrong = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer nope' } });
+        expect(wrong.statusCode).toBe(401);
+        // the token opens /metrics only
+        const elsewhere = await t.app.inject({
+          method: 'GET',
+          url: '/api/stats',
+          headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+        });
+        expect(elsewhere.statusCode).toBe(401);
+      }
+    },
+    'GET /api/users': async (who) => {
+      const res = await get(who, '/api/users');
+      if (who === 'anonymous') return expect(res.statusCode).toBe(401);
+      if (who === 'rec1' || who === 'sup1') return expect(res.statusCode).toBe(403);
+      expect(res.statusCode).toBe(200);
+      const grants = res.json<{ users: Array<{ roles: RoleGrant[] }> }>().users.flatMap((u) => u.roles);
+      const sites = [...new Set(grants.map((g) => g.site))].sort();
+      // a site-level administrator sees only the grants of its sites, never the global ones
+      expect(sites).toEqual(who === 'itAll' || who === 'itAdm1' ? expect.arrayContaining(['*', 's1']) : ['s1']);
+    },
+    'GET /api/sites/:site/users': async (who) => {
+      const own = await get(who, '/api/sites/s1/users');
+      const other = await get(who, '/api/sites/s2/users');
+      if (who === 'anonymous') {
+        expect([own.statusCode, other.statusCode]).toEqual([401, 401]);
+        return;
+      }
+      if (who === 'rec1' || who === 'sup1') {
+        expect([own.statusCode, other.statusCode]).toEqual([403, 403]);
+        return;
+      }
+      expect(own.statusCode).toBe(200);
+      expect(other.statusCode).toBe(who === 'itAll' || who === 'itAdm1' ? 200 : 403);
+      const roles = own.json<{ users: Array<{ roles: RoleGrant[] }> }>().users.flatMap((u) => u.roles);
+      expect(roles.every((g) => g.site === 's1')).toBe(true);
+    },
+    'POST /api/users': async (who) => {
+      const create = (roles: RoleGrant[], headers = headersOf(who)) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/users',
+          headers,
+          payload: {
+            username: `new-${who}-${Math.random().toString(36).slice(2, 8)}`,
+            password: 'a long enough passphrase',
+            roles,
+          },
+        });
+      if (who === 'anonymous') return expect((await create([{ role: 'reception', site: 's1' }])).statusCode).toBe(401);
+      if (who === 'rec1' || who === 'sup1')
+        return expect((await create([{ role: 'reception', site: 's1' }])).statusCode).toBe(403);
+      expect((await create([{ role: 'reception', site: 's1' }])).statusCode).toBe(201);
+      // without the CSRF token, the same request is refused
+      const { [CSRF_HEADER]: _csrf, ...noCsrf } = headersOf(who);
+      expect((await create([{ role: 'reception', site: 's1' }], noCsrf)).json()).toMatchObject({
+        error: 'CSRF_TOKEN_INVALID',
+      });
+      // cross-site grant
+      const s2 = await create([{ role: 'reception', site: 's2' }]);
+      expect(s2.statusCode).toBe(who === 'itAll' || who === 'itAdm1' ? 201 : 403);
+      // raising someone to regional IT takes regional IT
+      const it = await create([{ role: 'regional_it', site: 's1' }]);
+      expect(it.statusCode).toBe(who.startsWith('it') ? 201 : 403);
+      const global = await create([{ role: 'regional_it', site: '*' }]);
+      expect(global.statusCode).toBe(who === 'itAll' || who === 'itAdm1' ? 201 : 403);
+    },
+    'GET /ws': async (who) => {
+      if (who === 'anonymous') {
+        await expect(openWs({})).rejects.toThrow(/401/);
+        return;
+      }
+      const ws = await openWs({ cookie: sessions.get(who)!.headers.cookie! });
+      try {
+        const hello = (await ws.next()) as { type: string; agents: Array<{ site: string }>; events: StoredEvent[] };
+        expect(hello.type).toBe('hello');
+        expect([...new Set(hello.agents.map((a) => a.site))].sort()).toEqual(VISIBLE_AGENT_SITES[who]);
+        expect(byKindSite(hello.events)).toEqual([...VISIBLE_EVENTS[who]].sort());
+        // live pushes go through the same filter: publish one of each at both sites, then a marker
+        const received = new Date().toISOString();
+        for (const site of ['s1', 's2']) {
+          t.bus.publish({
+            type: 'event',
+            kind: 'access',
+            event: t.events.insert('access', makeAccessEvent(site, 'gate-1'), received).event,
+          });
+          t.bus.publish({
+            type: 'event',
+            kind: 'movement',
+            event: t.events.insert('movement', makeMovementEvent(site, 'gate-1'), received).event,
+          });
+          t.bus.publish({
+            type: 'event',
+            kind: 'camera',
+            event: t.events.insert('camera', makeCameraEvent(site, 'gate-1'), received).event,
+          });
+          t.bus.publish({ type: 'health', site, agent: 'gate-1', health: makeHealth(site, 'gate-1') });
+        }
+        const marker = makeCameraEvent('s1', 'marker');
+        t.bus.publish({ type: 'event', kind: 'camera', event: t.events.insert('camera', marker, received).event });
+        await waitFor(
+          () =>
+            ws.messages.some((m) => (m.event as { id?: string } | undefined)?.id === marker.id) ? true : undefined,
+          'marker',
+        );
+        const pushedEvents = ws.messages.filter((m) => m.type === 'event').map((m) => m.event as StoredEvent);
+        expect(byKindSite(pushedEvents.filter((e) => e.agent === 'gate-1'))).toEqual([...VISIBLE_EVENTS[who]].sort());
+        const healthSites = ws.messages.filter((m) => m.type === 'health').map((m) => m.site as string);
+        expect([...new Set(healthSites)].sort()).toEqual(VISIBLE_AGENT_SITES[who]);
+      } finally {
+        ws.socket.close();
+      }
+    },
+  };
+
+  function openWs(headers: Record<string, string>) {
+    return new Promise<{ socket: WebSocket; messages: Array<Record<string, unknown>>; next: () => Promise<unknown> }>(
+      (resolve, reject) => {
+        const socket = new WebSocket(wsUrl, { headers });
+        const messages: Array<Record<string, unknown>> = [];
+        socket.on('message', (data: Buffer) =>
+          messages.push(JSON.parse(data.toString('utf8')) as Record<string, unknown>),
+        );
+        socket.once('error', reject);
+        socket.once('open', () =>
+          resolve({
+            socket,
+            messages,
+            next: () => waitFor(() => messages[0], 'first message'),
+          }),
+        );
+      },
+    );
+  }
+
+  it('every registered route declares a valid permission and has a row in the matrix', () => {
+    const routes = t.built.routes;
+    expect(routes.length).toBeGreaterThan(10);
+    for (const r of routes) expect(isRouteAccess(r.permission), `${r.method} ${r.url}`).toBe(true);
+    const keys = new Set(routes.filter((r) => r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`));
+    const matrixKeys = new Set(Object.keys(MATRIX).filter((k) => k !== 'GET /*'));
+    expect([...keys].sort()).toEqual([...matrixKeys].sort());
+    // an automatic HEAD route carries the permission of its GET
+    for (const r of routes.filter((x) => x.method === 'HEAD')) {
+      const twin = routes.find((x) => x.method === 'GET' && x.url === r.url);
+      expect(twin?.permission, `HEAD ${r.url}`).toEqual(r.permission);
+    }
+  });
+
+  for (const route of Object.keys(MATRIX).filter((k) => k !== 'GET /*')) {
+    it(`${route}: each role gets exactly what it should`, async () => {
+      for (const who of WHO) {
+        try {
+          await MATRIX[route]!(who);
+        } catch (err) {
+          throw new Error(`${route} as ${who}: ${(err as Error).message}`, { cause: err });
+        }
+      }
+    });
+  }
+});
