@@ -7,7 +7,7 @@ import { l2NormaliseInPlace, type FaceTemplate } from '@portail/vision/face/embe
 import type { FaceAnalysis } from '@portail/vision/face/face-pipeline.js';
 import type { QualityReport } from '@portail/vision/face/quality.js';
 import type { FaceDetection, Frame } from '@portail/vision/types.js';
-import { GateVerifier, type GateVerifierOptions } from './gate-verifier.js';
+import { faceInZone, GateVerifier, type GateVerifierOptions } from './gate-verifier.js';
 import { serialiseTemplate } from '@portail/vision/face/template-codec.js';
 
 const NOW = new Date('2026-11-23T07:55:00Z');
@@ -180,5 +180,17 @@ describe('GateVerifier: one verdict per passage', () => {
     expect(out.map((x) => x.decision)).toEqual(['confirmed']);
     expect(probes.length).toBeGreaterThan(0);
     for (const p of probes) expect(p.vector.every((x) => x === 0)).toBe(true);
+  });
+});
+
+describe('faceInZone: many faces in the frame', () => {
+  it('compares only the largest face whose centre is in the capture zone', () => {
+    const at = (x: number, w: number): FaceDetection => ({ ...faceAt(x), box: { x, y: 100, w, h: w } });
+    const zone = { x: 160, y: 0, w: 320, h: 480 };
+    // a big face outside the zone (a student behind), two inside: the larger inside wins
+    const faces = [at(10, 200), at(200, 80), at(300, 120), at(500, 150)];
+    expect(faceInZone(faces, zone)?.box.x).toBe(300);
+    expect(faceInZone([at(10, 100), at(520, 100)], zone)).toBeUndefined();
+    expect(faceInZone([], zone)).toBeUndefined();
   });
 });
