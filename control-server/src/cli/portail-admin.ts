@@ -1,18 +1,25 @@
 #!/usr/bin/env node
 import { ADMIN_USAGE, runAdminCli } from './admin-cli.js';
+import { peopleCommandOf, PEOPLE_USAGE, runPeopleCli } from './people-cli.js';
 
-runAdminCli(process.argv.slice(2), {
+const argv = process.argv.slice(2);
+const io = {
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   cwd: process.env.INIT_CWD ?? process.cwd(),
-}).then(
+};
+// operators and audit (admin-cli) or the people commands (people-cli): both take --data-dir first
+const people = peopleCommandOf(argv) !== undefined;
+(people ? runPeopleCli(argv, io) : runAdminCli(argv, io)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`portail-admin failed: ${err instanceof Error ? err.message : String(err)}\n${ADMIN_USAGE}\n`);
+    process.stderr.write(
+      `portail-admin failed: ${err instanceof Error ? err.message : String(err)}\n${people ? PEOPLE_USAGE : ADMIN_USAGE}\n`,
+    );
     process.exitCode = 1;
   },
 );

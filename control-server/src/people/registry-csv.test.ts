@@ -48,9 +48,9 @@ describe('registry CSV', () => {
     const r = parseRegistryCsv(utf8(csv));
     expect(r.ok && r.records.map((x) => x.externalId)).toEqual(['1', '4']);
     expect(r.ok && r.errors).toEqual([
-      { line: 3, column: 'nom', reason: 'empty' },
-      { line: 4, column: 'date de naissance', reason: 'not a date (dd/mm/yyyy): "31/02/2009"' },
-      { line: 5, column: 'identifiant élève', reason: 'same id as line 2' },
+      { line: 3, column: 'nom', reason: 'empty', externalId: '2' },
+      { line: 4, column: 'date de naissance', reason: 'not a date (dd/mm/yyyy): "31/02/2009"', externalId: '3' },
+      { line: 5, column: 'identifiant élève', reason: 'same id as line 2', externalId: '1' },
     ]);
   });
 
@@ -91,5 +91,40 @@ describe('registry CSV', () => {
     expect(parseBirthDate('5/9/2009')).toBe('2009-09-05');
     expect(parseBirthDate('2009-13-01')).toBeNull();
     expect(parseBirthDate('01/01/2999')).toBeNull();
+  });
+
+  it('refuses UTF-16, Excel workbooks and bytes that are neither UTF-8 nor Windows-1252, saying what to do', () => {
+    const text = 'nom;prenom;classe;date de naissance;ine\r\nA;B;2A;01/01/2009;1\r\n';
+    const utf16 = Uint8Array.from([0xff, 0xfe, ...[...text].flatMap((c) => [c.charCodeAt(0), 0])]);
+    expect(parseRegistryCsv(utf16)).toMatchObject({
+      ok: false,
+      error: { code: 'REGISTRY_ERR_ENCODING', message: expect.stringMatching(/UTF-16.*CSV UTF-8/) },
+    });
+    const utf16NoBom = utf16.subarray(2);
+    expect(parseRegistryCsv(utf16NoBom)).toMatchObject({ ok: false, error: { code: 'REGISTRY_ERR_ENCODING' } });
+    const xlsx = Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 6, 0]);
+    expect(parseRegistryCsv(xlsx)).toMatchObject({
+      ok: false,
+      error: { code: 'REGISTRY_ERR_FORMAT', message: expect.stringMatching(/xlsx/) },
+    });
+    // 0x81 and 0x9D are unassigned in Windows-1252 (and invalid UTF-8 here): not a registry export
+    const foreign = Uint8Array.from([
+      ...utf8('nom;prenom;classe;date de naissance;ine\nA'),
+      0x81,
+      0x9d,
+      ...utf8(';B;2A;01/01/2009;1\n'),
+    ]);
+    expect(parseRegistryCsv(foreign)).toMatchObject({
+      ok: false,
+      error: { code: 'REGISTRY_ERR_ENCODING', message: expect.stringMatching(/^line 2:/) },
+    });
+  });
+
+  it('reports file lines, not record indexes, when blank lines are present', () => {
+    const r = parseRegistryCsv(
+      utf8('nom;prenom;classe;date de naissance;ine\n\nA;B;2A;01/01/2009;1\n\n;B;2A;01/01/2009;2\n'),
+    );
+    expect(r.ok && r.records[0]!.line).toBe(3);
+    expect(r.ok && r.errors).toEqual([{ line: 5, column: 'nom', reason: 'empty', externalId: '2' }]);
   });
 });

@@ -21,6 +21,8 @@ export interface RowError {
   line: number;
   column: string | null;
   reason: string;
+  /** the row's pupil id when readable: an import must not mark that student departed */
+  externalId?: string;
 }
 
 export type RegistryField = 'externalId' | 'lastName' | 'firstName' | 'className' | 'birthDate';
@@ -46,7 +48,12 @@ export type ParseResult =
   | {
       ok: false;
       error: {
-        code: 'REGISTRY_ERR_EMPTY' | 'REGISTRY_ERR_COLUMNS' | 'REGISTRY_ERR_FORMAT' | 'REGISTRY_ERR_TOO_LARGE';
+        code:
+          | 'REGISTRY_ERR_EMPTY'
+          | 'REGISTRY_ERR_COLUMNS'
+          | 'REGISTRY_ERR_FORMAT'
+          | 'REGISTRY_ERR_ENCODING'
+          | 'REGISTRY_ERR_TOO_LARGE';
         message: string;
       };
     };
@@ -100,28 +107,77 @@ const FIELD_LABEL: Record<RegistryField, string> = {
   birthDate: 'date de naissance',
 };
 
+/**
+ * Files that are not a text CSV in one of the two encodings, recognised before decoding (a
+ * Windows-1252 decoder accepts any bytes, so a UTF-16 or binary file would otherwise surface as
+ * "missing columns" with garbled names).
+ */
+export function sniffRegistryBytes(
+  bytes: Uint8Array,
+): { code: 'REGISTRY_ERR_FORMAT' | 'REGISTRY_ERR_ENCODING'; message: string } | null {
+  const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
+  if (starts(0x50, 0x4b, 0x03, 0x04)) {
+    return {
+      code: 'REGISTRY_ERR_FORMAT',
+      message: 'this is an Excel workbook (.xlsx), not a CSV file: save it as "CSV (semicolon)" or "CSV UTF-8"',
+    };
+  }
+  if (starts(0xd0, 0xcf, 0x11, 0xe0)) {
+    return {
+      code: 'REGISTRY_ERR_FORMAT',
+      message: 'this is an Excel 97 workbook (.xls), not a CSV file: save it as "CSV (semicolon)" or "CSV UTF-8"',
+    };
+  }
+  if (starts(0xff, 0xfe) || starts(0xfe, 0xff) || bytes.subarray(0, 4096).includes(0)) {
+    return {
+      code: 'REGISTRY_ERR_ENCODING',
+      message: 'the file is UTF-16 ("Unicode text") or binary: export it as "CSV UTF-8" or "CSV (semicolon)"',
+    };
+  }
+  return null;
+}
+
+/** Control characters no registry export contains: the decoded text is not what was written. */
+const FOREIGN_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
 export function parseRegistryCsv(bytes: Uint8Array, opts: ParseOptions = {}): ParseResult {
+  const sniffed = sniffRegistryBytes(bytes);
+  if (sniffed) return { ok: false, error: sniffed };
   const { text, encoding } = decodeRegistryBytes(bytes);
+  const bad = FOREIGN_CONTROL.exec(text);
+  if (bad) {
+    const line = text.slice(0, bad.index).split('\n').length;
+    return {
+      ok: false,
+      error: {
+        code: 'REGISTRY_ERR_ENCODING',
+        message: `line ${line}: byte sequence that is neither UTF-8 nor Windows-1252 text (character U+${bad[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}): export the file as "CSV UTF-8"`,
+      },
+    };
+  }
   const body = text.replace(/^\uFEFF/, '');
   const firstLine = body.split(/\r?\n/, 1)[0] ?? '';
   if (!firstLine.trim()) return { ok: false, error: { code: 'REGISTRY_ERR_EMPTY', message: 'the file is empty' } };
   const delimiter = detectDelimiter(firstLine);
-  let rows: string[][];
+  let parsed: { record: string[]; info: { lines: number } }[];
   try {
-    rows = parse(body, {
+    parsed = parse(body, {
       delimiter,
       relax_column_count: true,
       skip_empty_lines: true,
       trim: true,
       bom: true,
-    }) as string[][];
+      // the line of each record, for reports (blank lines are skipped, so the index is not enough)
+      info: true,
+    }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (err) {
     return {
       ok: false,
       error: { code: 'REGISTRY_ERR_FORMAT', message: `not a readable CSV file: ${(err as Error).message}` },
     };
   }
-  const [header, ...data] = rows;
+  const header = parsed[0]?.record;
+  const data = parsed.slice(1);
   if (!header) return { ok: false, error: { code: 'REGISTRY_ERR_EMPTY', message: 'the file is empty' } };
   if (opts.maxRows !== undefined && data.length > opts.maxRows) {
     return {
@@ -152,8 +208,8 @@ export function parseRegistryCsv(bytes: Uint8Array, opts: ParseOptions = {}): Pa
   const records: StudentRecord[] = [];
   const errors: RowError[] = [];
   const seen = new Map<string, number>();
-  data.forEach((row, i) => {
-    const line = i + 2;
+  data.forEach(({ record: row, info }) => {
+    const line = info.lines;
     const cell = (f: RegistryField) => (row[index[f]] ?? '').trim();
     const rowErrors: RowError[] = [];
     for (const f of ['externalId', 'lastName', 'firstName', 'className'] as const) {
@@ -172,7 +228,7 @@ export function parseRegistryCsv(bytes: Uint8Array, opts: ParseOptions = {}): Pa
     if (id && seen.has(id))
       rowErrors.push({ line, column: FIELD_LABEL.externalId, reason: `same id as line ${seen.get(id)}` });
     if (rowErrors.length) {
-      errors.push(...rowErrors);
+      errors.push(...(id ? rowErrors.map((e) => ({ ...e, externalId: id })) : rowErrors));
       return;
     }
     seen.set(id, line);

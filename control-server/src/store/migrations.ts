@@ -129,4 +129,140 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  // 20–29: people (registry, consent, credentials, encrypted templates, receipts, visitors)
+  {
+    version: 20,
+    name: 'people: students, consent, credentials, templates, receipts, visitors',
+    up: (db) => {
+      db.exec(`
+        -- per site: the numeric code in every credential token, the sync version agents follow,
+        -- and the people settings (JSON checked by people/people-sites.ts)
+        CREATE TABLE people_sites (
+          site         TEXT PRIMARY KEY,
+          site_code    INTEGER NOT NULL UNIQUE CHECK (site_code BETWEEN 1 AND 65535),
+          sync_version INTEGER NOT NULL DEFAULT 0,
+          settings     TEXT NOT NULL CHECK (json_valid(settings)),
+          created_at   TEXT NOT NULL,
+          updated_at   TEXT NOT NULL
+        ) STRICT;
+
+        -- from the school's registry export; departed students are kept (status), never silently deleted
+        CREATE TABLE students (
+          id             INTEGER PRIMARY KEY,
+          site           TEXT NOT NULL REFERENCES people_sites (site),
+          external_id    TEXT NOT NULL,
+          last_name      TEXT NOT NULL,
+          first_name     TEXT NOT NULL,
+          class_name     TEXT NOT NULL,
+          birth_date     TEXT NOT NULL,            -- YYYY-MM-DD
+          guardian_count INTEGER NOT NULL DEFAULT 2 CHECK (guardian_count BETWEEN 0 AND 2),
+          status         TEXT NOT NULL CHECK (status IN ('active', 'departed')),
+          created_at     TEXT NOT NULL,
+          updated_at     TEXT NOT NULL,
+          departed_at    TEXT,
+          UNIQUE (site, external_id)
+        ) STRICT;
+        CREATE INDEX students_site_status ON students (site, status);
+
+        -- append-only history: the state of a party is its latest row
+        CREATE TABLE consent_records (
+          id             INTEGER PRIMARY KEY,
+          student_id     INTEGER NOT NULL REFERENCES students (id) ON DELETE CASCADE,
+          purpose        TEXT NOT NULL CHECK (purpose IN ('biometrics')),
+          party          TEXT NOT NULL CHECK (party IN ('student', 'guardian1', 'guardian2')),
+          action         TEXT NOT NULL CHECK (action IN ('grant', 'refuse', 'withdraw')),
+          channel        TEXT NOT NULL,
+          notice_version TEXT NOT NULL,
+          effective_at   TEXT NOT NULL,          -- the date on the form
+          recorded_at    TEXT NOT NULL,
+          recorded_by    TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX consent_records_student ON consent_records (student_id, purpose, party, id);
+        CREATE TRIGGER consent_records_no_update BEFORE UPDATE ON consent_records
+          BEGIN SELECT RAISE(ABORT, 'consent_records is append-only'); END;
+
+        CREATE TABLE visitors (
+          id                 INTEGER PRIMARY KEY,
+          site               TEXT NOT NULL REFERENCES people_sites (site),
+          last_name          TEXT NOT NULL,
+          first_name         TEXT NOT NULL,
+          purpose            TEXT NOT NULL,
+          host               TEXT NOT NULL,
+          id_document_type   TEXT NOT NULL,
+          id_document_number TEXT,               -- only where the site allows it
+          id_checked_by      TEXT NOT NULL,
+          visit_day          TEXT NOT NULL,      -- YYYY-MM-DD, site time
+          registered_at      TEXT NOT NULL,
+          retain_until       TEXT NOT NULL       -- YYYY-MM-DD: purged after
+        ) STRICT;
+        CREATE INDEX visitors_retain ON visitors (retain_until);
+
+        -- no token and no template key here: those exist only in the holder's QR code
+        CREATE TABLE credentials (
+          id              TEXT PRIMARY KEY,      -- 'c' + 8 base32 characters (40 random bits)
+          site            TEXT NOT NULL REFERENCES people_sites (site),
+          holder_kind     TEXT NOT NULL CHECK (holder_kind IN ('student', 'visitor')),
+          student_id      INTEGER REFERENCES students (id) ON DELETE SET NULL,
+          visitor_id      INTEGER REFERENCES visitors (id) ON DELETE SET NULL,
+          biometric       INTEGER NOT NULL CHECK (biometric IN (0, 1)),
+          key_id          INTEGER NOT NULL CHECK (key_id BETWEEN 0 AND 15),
+          last_valid_day  INTEGER NOT NULL,      -- token day number (days since 2024-01-01 UTC)
+          valid_until     TEXT NOT NULL,         -- the same day, YYYY-MM-DD
+          issued_at       TEXT NOT NULL,
+          issued_by       TEXT NOT NULL,
+          revoked_at      TEXT,
+          revoked_reason  TEXT,
+          revoked_by      TEXT,
+          revoked_version INTEGER,               -- site sync version that carried the revocation
+          replaced_by     TEXT,
+          CHECK ((revoked_at IS NULL) = (revoked_version IS NULL))
+        ) STRICT;
+        CREATE INDEX credentials_student_live ON credentials (student_id) WHERE revoked_at IS NULL;
+        CREATE INDEX credentials_site_revoked ON credentials (site, revoked_version) WHERE revoked_at IS NOT NULL;
+
+        -- AES-256-GCM ciphertexts under the key only the credential carries (the edge stores the same)
+        CREATE TABLE templates (
+          credential_id TEXT PRIMARY KEY REFERENCES credentials (id),
+          site          TEXT NOT NULL,
+          model_id      TEXT NOT NULL,
+          model_sha256  TEXT NOT NULL,
+          encoding      TEXT NOT NULL CHECK (encoding IN ('f32', 'i8')),
+          iv            BLOB NOT NULL CHECK (length(iv) = 12),
+          ciphertext    BLOB NOT NULL,
+          tag           BLOB NOT NULL CHECK (length(tag) = 16),
+          created_at    TEXT NOT NULL,
+          sync_version  INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX templates_site_version ON templates (site, sync_version);
+
+        -- only when a site opts in to keep ID photos: encrypted with a server key, own retention
+        CREATE TABLE id_photos (
+          student_id   INTEGER PRIMARY KEY REFERENCES students (id),
+          site         TEXT NOT NULL,
+          key_id       TEXT NOT NULL,
+          iv           BLOB NOT NULL,
+          ciphertext   BLOB NOT NULL,
+          tag          BLOB NOT NULL,
+          created_at   TEXT NOT NULL,
+          retain_until TEXT NOT NULL
+        ) STRICT;
+
+        -- what was deleted, when, why and by whom; ids only, never a name
+        CREATE TABLE deletion_receipts (
+          id      INTEGER PRIMARY KEY,
+          site    TEXT NOT NULL,
+          subject TEXT NOT NULL,                 -- 'student:<id>' or 'visitor:<id>'
+          what    TEXT NOT NULL CHECK (json_valid(what)),
+          reason  TEXT NOT NULL,
+          actor   TEXT NOT NULL,                 -- username, 'cli:<os user>' or 'system'
+          at      TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX deletion_receipts_site ON deletion_receipts (site, id);
+        CREATE TRIGGER deletion_receipts_no_update BEFORE UPDATE ON deletion_receipts
+          BEGIN SELECT RAISE(ABORT, 'deletion_receipts is append-only'); END;
+        CREATE TRIGGER deletion_receipts_no_delete BEFORE DELETE ON deletion_receipts
+          BEGIN SELECT RAISE(ABORT, 'deletion_receipts is append-only'); END;
+      `);
+    },
+  },
 ];
