@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npm run demo`: the control server (embedded MQTT broker + SQLite in .data/demo), one edge agent
-// looping two sample clips, and the console URL. Ctrl-C stops the agent first (it goes offline in
-// the console), then the server.
+// `npm run demo`: the control server (embedded MQTT broker + SQLite in .data/demo) with accounts
+// required, four demo accounts (one per role), one edge agent looping two sample clips, and the
+// console URL with the accounts' usernames and passwords. Ctrl-C stops the agent first (it goes
+// offline in the console), then the server.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,15 +50,77 @@ const mqttPort = await pickPort(Number(process.env.PORTAIL_DEMO_MQTT_PORT ?? 188
 
 mkdirSync(demoDir, { recursive: true });
 const tsNode = [process.execPath, '--conditions=portail-src', '--import', 'tsx'];
+
+// Demo accounts on the demo site: `admin` (regional IT, made by the server itself through
+// PORTAIL_BOOTSTRAP_ADMIN) and one account per site role, made with the portail-admin CLI. Each
+// password is random, kept in .data/demo/<name>.password (0600) and reused by the next run, so the
+// database and the files agree; a file that had to be made anew is pushed with `user passwd`.
+const DEMO_SITE = 'demo-lycee';
+const accounts = [
+  { username: 'admin', role: 'regional_it', site: '*' },
+  { username: 'accueil', role: 'reception', site: DEMO_SITE },
+  { username: 'surveillance', role: 'supervisor', site: DEMO_SITE },
+  { username: 'direction', role: 'site_admin', site: DEMO_SITE },
+];
+for (const a of accounts) {
+  a.file = join(demoDir, `${a.username}.password`);
+  a.password = existsSync(a.file) ? readFileSync(a.file, 'utf8').split(/\r?\n/)[0].trim() : '';
+  a.fresh = a.password.length < 12;
+  if (a.fresh) {
+    a.password = randomBytes(12).toString('base64url');
+    writeFileSync(a.file, `${a.password}\n`, { mode: 0o600 });
+  }
+  // also for a file left by hand with wider rights
+  chmodSync(a.file, 0o600);
+}
+const admin = accounts[0];
+
+/** The real CLI on the server's data dir while the server runs: SQLite in WAL mode lets both write. */
+const adminCli = (args) =>
+  new Promise((r) => {
+    const child = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'control-server/src/cli/portail-admin.ts'),
+      '--data-dir', demoDir, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', (err) => r({ code: -1, out: err.message }));
+    child.on('close', (code) => r({ code, out: out.trim() }));
+  });
+
+async function ensureAccount(a) {
+  if (a !== admin) {
+    const added = await adminCli(['user', 'add', '--username', a.username, '--role', a.role, '--site', a.site,
+      '--password-file', a.file]);
+    if (added.code === 0) return true;
+    if (!/is taken/.test(added.out)) {
+      say(`could not create ${a.username}: ${added.out}`);
+      return false;
+    }
+  }
+  // the account was there already: its password is the file's, unless the file was just made
+  if (!a.fresh) return true;
+  const changed = await adminCli(['user', 'passwd', '--username', a.username, '--password-file', a.file]);
+  if (changed.code !== 0) say(`could not set the password of ${a.username}: ${changed.out}`);
+  return changed.code === 0;
+}
+
 // children get their own process group (detached) so a terminal's Ctrl-C reaches only this
 // script, which then stops the agent first (its offline status reaches the console), then the server
 const logTo = (name) => createWriteStream(join(demoDir, `${name}.log`), { flags: 'a' });
 
+let stopping = false;
+/** set once started; Ctrl-C before that stops the server alone */
+let agent = null;
+
 const serverLog = logTo('server');
 const server = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'control-server/src/main.ts'),
-  '--data-dir', demoDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort),
-  // the console has no login page yet: the demo runs the server without accounts, on loopback only
-  '--auth-mode', 'disabled'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  '--data-dir', demoDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort)], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'pipe'],
+  detached: true,
+  // the first regional IT account, created by the server at startup when it does not exist yet
+  env: { ...process.env, PORTAIL_BOOTSTRAP_ADMIN: `${admin.username}:${admin.file}` },
+});
 server.stdout.pipe(serverLog);
 server.stderr.pipe(serverLog);
 server.on('exit', (code) => {
@@ -65,6 +129,27 @@ server.on('exit', (code) => {
     process.exit(1);
   }
 });
+
+// handled from here on: the server and the agent are in their own process groups and would
+// outlive this script
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  say('stopping the agent, then the server…');
+  const exited = (p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r)));
+  if (agent) {
+    agent.kill('SIGTERM');
+    await Promise.race([exited(agent), new Promise((r) => setTimeout(r, 8000))]);
+    agent.kill('SIGKILL');
+  }
+  server.kill('SIGTERM');
+  await Promise.race([exited(server), new Promise((r) => setTimeout(r, 8000))]);
+  server.kill('SIGKILL');
+  say('stopped');
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 
 const consoleUrl = `http://127.0.0.1:${httpPort}/`;
 const t0 = Date.now();
@@ -76,6 +161,7 @@ for (;;) {
   }
   if (Date.now() - t0 > 30_000) {
     say(`control server did not answer within 30 s; see ${join(demoDir, 'server.log')}`);
+    stopping = true;
     server.kill('SIGTERM');
     process.exit(1);
   }
@@ -83,7 +169,7 @@ for (;;) {
 }
 
 const agentLog = logTo('agent');
-const agent = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'edge-agent/src/main.ts'),
+agent = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'edge-agent/src/main.ts'),
   '--config', join(root, 'config', 'demo-agent.yaml'), '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,25 +183,16 @@ agent.on('exit', (code) => {
   if (!stopping) say(`edge agent exited (${code}); see ${join(demoDir, 'agent.log')} — the server keeps running`);
 });
 
+// created while the server runs and the agent starts: the CLI waits for SQLite's lock if it must
+const made = await Promise.all(accounts.map(ensureAccount));
+
 say(`control server: MQTT mqtt://127.0.0.1:${mqttPort}, data in ${demoDir}`);
 say(`edge agent gate-1: cameras "entrance" (${gateClip.split('/').pop()}) and "hall" (${hallClip.split('/').pop()})`);
 say(`logs: ${join(demoDir, 'server.log')}, ${join(demoDir, 'agent.log')}`);
 say(`open the console: ${consoleUrl}   (Ctrl-C to stop)`);
-
-let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  say('stopping the agent, then the server…');
-  const exited = (p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r)));
-  agent.kill('SIGTERM');
-  await Promise.race([exited(agent), new Promise((r) => setTimeout(r, 8000))]);
-  agent.kill('SIGKILL');
-  server.kill('SIGTERM');
-  await Promise.race([exited(server), new Promise((r) => setTimeout(r, 8000))]);
-  server.kill('SIGKILL');
-  say('stopped');
-  process.exit(0);
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+say('demo accounts (passwords also in .data/demo/<name>.password):');
+const width = Math.max(...accounts.map((a) => a.username.length));
+accounts.forEach((a, i) => {
+  const where = a.site === '*' ? 'every site' : a.site;
+  say(`  ${a.username.padEnd(width)}  ${made[i] ? a.password : '(not created, see above)'}   ${a.role} @ ${where}`);
+});

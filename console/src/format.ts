@@ -33,3 +33,14 @@ export function formatDateTime(iso: string | null, lang: Lang, now: Date = new D
 export function formatNumber(n: number, lang: Lang, maxFractionDigits = 1): string {
   return new Intl.NumberFormat(localeOf(lang), { maximumFractionDigits: maxFractionDigits }).format(n);
 }
+
+/** A wait in seconds as people say it: `45 s`, `15 min`, `1 h 05` (rounded up: never shorter than the truth). */
+export function formatWait(totalS: number, lang: Lang): string {
+  const s = Math.max(0, Math.ceil(totalS));
+  if (s < 60) return `${formatNumber(s, lang, 0)} s`;
+  const minutes = Math.ceil(s / 60);
+  if (minutes < 60) return `${formatNumber(minutes, lang, 0)} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m === 0 ? `${h} h` : `${h} h ${String(m).padStart(2, '0')}`;
+}

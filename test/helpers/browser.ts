@@ -20,16 +20,46 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/** An HTTP answer a test expects to be refused (e.g. 401 of `/api/auth/me` before login). */
+export interface ExpectedHttpError {
+  status: number;
+  /** URL path, without query */
+  path: string;
+}
+
+export interface PageErrorOptions {
+  /**
+   * Refusals that are part of the scenario: neither the response nor the "Failed to load resource"
+   * line Chromium logs for it count as errors. Read at the time of each event, so a test may push
+   * an entry for one step and remove it after.
+   */
+  expected?: ExpectedHttpError[];
+}
+
+const pathOf = (url: string): string => {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    // not a URL (e.g. an inline script location): matches no expected path
+    return url;
+  }
+};
+
 /** Collects console errors, page errors and failed requests; a test fails on any. */
-export function collectPageErrors(page: Page): string[] {
+export function collectPageErrors(page: Page, opts: PageErrorOptions = {}): string[] {
   const errors: string[] = [];
+  const expected = (status: number, url: string): boolean =>
+    (opts.expected ?? []).some((e) => e.status === status && e.path === pathOf(url));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+    if (msg.type() !== 'error') return;
+    const m = /^Failed to load resource: the server responded with a status of (\d+)/.exec(msg.text());
+    if (m && expected(Number(m[1]), msg.location().url)) return;
+    errors.push(`console: ${msg.text()} (${msg.location().url})`);
   });
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('requestfailed', (req) => errors.push(`requestfailed: ${req.url()} ${req.failure()?.errorText ?? ''}`));
   page.on('response', (res) => {
-    if (res.status() >= 400) errors.push(`http ${res.status()}: ${res.url()}`);
+    if (res.status() >= 400 && !expected(res.status(), res.url())) errors.push(`http ${res.status()}: ${res.url()}`);
   });
   return errors;
 }

@@ -1,13 +1,23 @@
 import { formatDateTime } from '../format.js';
 import { useI18n } from '../i18n/i18n.js';
-import type { LiveEvent } from '../live/wire.js';
+import type { EventKind, LiveEvent } from '../live/wire.js';
 import { EventDetails } from './event-details.js';
 
-export function EventsList({ events }: { events: LiveEvent[] }) {
+/**
+ * `kinds`: the event kinds this account receives, when it does not receive them all; said under the
+ * title so an operator does not read "no movement here" into a list that cannot hold any.
+ */
+export function EventsList({ events, kinds }: { events: LiveEvent[]; kinds?: readonly EventKind[] | undefined }) {
   const { t, lang } = useI18n();
+  const partial = kinds !== undefined && kinds.length < 3;
   return (
-    <section>
+    <section data-testid="events">
       <h2>{t('events.title')}</h2>
+      {partial ? (
+        <p className="muted small hint" data-testid="events-kinds" data-kinds={kinds.join(' ')}>
+          {t('events.kindsShown', { kinds: kinds.map((k) => t(`event.kind.${k}`).toLowerCase()).join(', ') })}
+        </p>
+      ) : null}
       {events.length === 0 ? (
         <p className="muted" data-testid="events-empty">
           {t('events.empty')}

@@ -5,7 +5,7 @@ import type { ServerMessage } from './wire.js';
 /** Minimal browser-WebSocket stand-in: the test drives its events. */
 class FakeSocket {
   onmessage: ((ev: MessageEvent) => void) | null = null;
-  onclose: (() => void) | null = null;
+  onclose: ((ev?: CloseEvent) => void) | null = null;
   onerror: (() => void) | null = null;
   closed = false;
   close(): void {
@@ -19,7 +19,25 @@ class FakeSocket {
     this.onerror?.();
     this.onclose?.();
   }
+  /** the server closed the connection with this code */
+  closedByServer(code: number): void {
+    this.onclose?.({ code } as CloseEvent);
+  }
 }
+
+function fakeSockets(): { sockets: FakeSocket[]; createSocket: () => WebSocket } {
+  const sockets: FakeSocket[] = [];
+  return {
+    sockets,
+    createSocket: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s as unknown as WebSocket;
+    },
+  };
+}
+
+const HELLO = JSON.stringify({ type: 'hello', serverTime: 't', agents: [], events: [] });
 
 describe('backoffDelayMs', () => {
   it('doubles from the minimum up to the cap, within ±20 % jitter', () => {
@@ -74,5 +92,53 @@ describe('createLiveClient', () => {
     client.close();
     vi.advanceTimersByTime(10_000);
     expect(sockets).toHaveLength(3);
+  });
+
+  it('stops for good when the server closes with 1008 (session ended), and says so', () => {
+    const { sockets, createSocket } = fakeSockets();
+    let ended = 0;
+    createLiveClient({
+      url: 'ws://x/ws',
+      minDelayMs: 100,
+      createSocket,
+      onMessage: () => undefined,
+      onStatus: () => undefined,
+      onSessionEnded: () => (ended += 1),
+    });
+    sockets[0]!.receive(HELLO);
+    sockets[0]!.closedByServer(1008);
+    expect(ended).toBe(1);
+    vi.advanceTimersByTime(60_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('asks whether the session is still valid before each reconnect', async () => {
+    const { sockets, createSocket } = fakeSockets();
+    const answers = [true, false];
+    let asked = 0;
+    let ended = 0;
+    createLiveClient({
+      url: 'ws://x/ws',
+      minDelayMs: 100,
+      maxDelayMs: 100,
+      createSocket,
+      onMessage: () => undefined,
+      onStatus: () => undefined,
+      onSessionEnded: () => (ended += 1),
+      sessionStillValid: async () => answers[asked++] ?? false,
+    });
+    expect(asked).toBe(0);
+    // a network drop (1006): the session is still there, so the client reconnects
+    sockets[0]!.closedByServer(1006);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(asked).toBe(1);
+    expect(sockets).toHaveLength(2);
+    // the next drop finds the session gone: no socket is opened with a dead cookie
+    sockets[1]!.closedByServer(1006);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(asked).toBe(2);
+    expect(ended).toBe(1);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sockets).toHaveLength(2);
   });
 });

@@ -11,7 +11,21 @@ export interface LiveClientOptions {
   maxDelayMs?: number;
   /** injectable for tests */
   createSocket?: (url: string) => WebSocket;
+  /**
+   * The server closed the socket because its session ended (logout, expiry, account disabled): the
+   * client stops for good and calls this instead of reconnecting.
+   */
+  onSessionEnded?: () => void;
+  /**
+   * Asked before each reconnect: false means the session is gone (the client stops and calls
+   * `onSessionEnded`). Without it a reconnect with a dead cookie would be refused at the handshake,
+   * which a browser reports as an error and which tells the page nothing about why.
+   */
+  sessionStillValid?: () => Promise<boolean>;
 }
+
+/** Close code the server sends when the session behind a connection ended (policy violation). */
+export const WS_CLOSE_SESSION_ENDED = 1008;
 
 export interface LiveClient {
   close(): void;
@@ -54,17 +68,44 @@ export function createLiveClient(opts: LiveClientOptions): LiveClient {
       }
       opts.onMessage(msg);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev?: CloseEvent) => {
       if (socket !== ws) return;
       socket = null;
       if (stopped) return;
+      if (ev?.code === WS_CLOSE_SESSION_ENDED) {
+        endSession();
+        return;
+      }
       attempt += 1;
       const delay = backoffDelayMs(attempt, minMs, maxMs);
       opts.onStatus({ state: 'closed', attempt, retryAt: Date.now() + delay });
-      timer = setTimeout(connect, delay);
+      timer = setTimeout(reconnect, delay);
     };
     // an error is always followed by close, which schedules the retry
     ws.onerror = () => undefined;
+  }
+
+  function endSession(): void {
+    stopped = true;
+    opts.onSessionEnded?.();
+  }
+
+  function reconnect(): void {
+    timer = null;
+    if (stopped) return;
+    if (!opts.sessionStillValid) {
+      connect();
+      return;
+    }
+    opts.sessionStillValid().then(
+      (valid) => {
+        if (stopped) return;
+        if (valid) connect();
+        else endSession();
+      },
+      // the check itself failed (server unreachable): try the socket, whose failure retries later
+      () => connect(),
+    );
   }
 
   connect();
