@@ -16,6 +16,7 @@ import {
   type MqttSubscriber,
 } from './mqtt/mqtt-subscriber.js';
 import { createAuditLog } from './audit/audit-log.js';
+import { createSyncPublisher, type SyncPublisher } from './people/sync-publisher.js';
 import { parseBootstrapAdmin, readSecret } from './auth/bootstrap.js';
 import { ControlServerError } from './infra/errors.js';
 import { createAgentRepository } from './repositories/agent-repository.js';
@@ -43,6 +44,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** how long to wait for the first MQTT subscription before serving anyway */
   mqttStartupWaitMs?: number;
+  /** how often the site sync looks for people changes made by another process (portail-admin); default 1 s */
+  syncPollMs?: number;
 }
 
 export interface ServerStats {
@@ -89,7 +92,15 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
     const agents = createAgentRepository(db);
     const events = createEventRepository(db);
     const bus = createLiveBus((err) => logger.error({ err }, 'live listener failed'));
-    const ingest = createIngest({ agents, events, bus, logger: logger.child({ module: 'ingest' }) });
+    // the site sync publisher needs the MQTT client, made later; the ingest and the connect hook reach it here
+    const late: { sync?: SyncPublisher } = {};
+    const ingest = createIngest({
+      agents,
+      events,
+      bus,
+      logger: logger.child({ module: 'ingest' }),
+      onSyncState: (state) => late.sync?.onAgentState(state),
+    });
     const dbProbe = db.prepare('SELECT 1 AS one');
     const env = opts.env ?? process.env;
     const audit = createAuditLog(db);
@@ -150,9 +161,25 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       onMessage: (topic, payload) => {
         ingest.handle(topic, payload);
       },
+      // a broker back without our session may have lost the retained site sync too
+      onConnect: (sessionPresent) => {
+        if (!sessionPresent) late.sync?.republishAll();
+      },
       ...(opts.mqttStartupWaitMs !== undefined ? { startupWaitMs: opts.mqttStartupWaitMs } : {}),
     });
     cleanups.push(() => subscriber.close());
+
+    // templates, revocations and keys for the agents of each site, retained on portail/v1/{site}/sync/...
+    const publisher = createSyncPublisher({
+      db,
+      dataDir: config.dataDir,
+      publish: (topic, payload, o) => subscriber.publish(topic, payload, o),
+      logger: logger.child({ module: 'sync' }),
+      ...(opts.syncPollMs !== undefined ? { pollMs: opts.syncPollMs } : {}),
+    });
+    late.sync = publisher;
+    publisher.start();
+    cleanups.push(() => publisher.stop());
 
     const mqttStatus = (): MqttStatus => ({
       mode: config.mqtt.mode,

@@ -14,6 +14,7 @@ import { openLineScanner, type LineScanner } from './credentials/line-scanner.js
 import { createTrackingPipeline, type MovementAlert, type TrackingPipeline } from './tracking/tracking-pipeline.js';
 import type { GateVerifier, PassageVerdict } from './verification/gate-verifier.js';
 import type { GateRuntime } from './verification/open-gate.js';
+import { createEdgeSync, type EdgeSync } from './sync/edge-sync.js';
 import { AGENT_VERSION } from './version.js';
 import type { Detector, FaceDetection, Frame, PersonDetection } from '@portail/vision/types.js';
 
@@ -65,6 +66,8 @@ export interface Agent {
   start(): Promise<void>;
   stop(): Promise<void>;
   onConfigMessage(raw: Uint8Array): void;
+  /** Feed a message received on the site's retained sync topics (ignored without a gate following the sync). */
+  onSyncMessage(topic: string, raw: Uint8Array): void;
   /** bound port of the local /healthz + /metrics endpoint, null when disabled or not listening */
   localPort(): number | null;
 }
@@ -87,6 +90,7 @@ export function createAgent(deps: AgentDeps): Agent {
   const cameras: CameraRuntime[] = [];
   let detectors: AgentDetectors = {};
   let gate: GateRuntime | undefined;
+  let sync: EdgeSync | undefined;
   let transport: MqttTransport | undefined;
   let healthTimer: NodeJS.Timeout | undefined;
   let lastHealthAt = Date.now();
@@ -367,11 +371,25 @@ export function createAgent(deps: AgentDeps): Agent {
   return {
     /** Feed a message received on this agent's retained config topic. */
     onConfigMessage,
+    onSyncMessage(topic, raw) {
+      sync?.onMessage(topic, raw);
+    },
     localPort: () => localEndpoint?.port ?? null,
 
     async start() {
       detectors = await deps.openDetectors();
       gate = await deps.openGate?.();
+      if (gate?.sync) {
+        const g = gate;
+        sync = createEdgeSync({
+          site: config.site,
+          agent: config.agent,
+          store: g.store,
+          trust: g.trust,
+          publishState: (state) => publishSafely('sync state', transport?.publish('syncState', state)),
+          logger: logger.child({ module: 'sync' }),
+        });
+      }
       if (detectors.face) counters.push({ kind: 'face', detector: detectors.face, framesRun: 0, detections: 0, detectionsInInterval: 0 });
       if (detectors.person) counters.push({ kind: 'person', detector: detectors.person, framesRun: 0, detections: 0, detectionsInInterval: 0 });
       for (const camCfg of config.cameras) {

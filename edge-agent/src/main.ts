@@ -68,6 +68,8 @@ async function main(): Promise<number> {
         outbox: config.outbox,
         protocolVersion: config.mqtt.protocolVersion,
         onConfig: (payload) => agent.onConfigMessage(payload),
+        // the gate follows the site sync (templates, revocations, keys) unless its file says otherwise
+        ...(config.credentials?.sync && config.cameras.some((c) => c.role !== 'tracking') ? { onSync: (topic: string, payload: Uint8Array) => agent.onSyncMessage(topic, payload) } : {}),
       }),
   });
 

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { agentTopicsFilter, buildTopic, parseTopic, TOPIC_KEYS, TOPICS, TopicError } from './topics.js';
+import {
+  agentTopicsFilter,
+  buildSiteTopic,
+  buildTopic,
+  parseSiteTopic,
+  parseTopic,
+  siteSyncFilter,
+  SITE_TOPICS,
+  TOPIC_KEYS,
+  TOPICS,
+  TopicError,
+} from './topics.js';
 
 describe('topics', () => {
   it('builds and parses every topic of the contract', () => {
@@ -33,5 +44,41 @@ describe('topics', () => {
     expect(TOPICS.status).toMatchObject({ qos: 1, retain: true });
     expect(TOPICS.config).toMatchObject({ qos: 1, retain: true, publisher: 'server' });
     for (const k of ['access', 'movement', 'camera'] as const) expect(TOPICS[k]).toMatchObject({ qos: 1, retain: false });
+  });
+
+  it('reserves the agent id `sync` for the site sync topics, which are never read as an agent topic', () => {
+    expect(() => buildTopic('status', 's', 'sync')).toThrow(TopicError);
+    expect(() => agentTopicsFilter('s', 'sync')).toThrow(TopicError);
+    expect(parseTopic('portail/v1/s/sync/manifest')).toBeNull();
+    expect(parseTopic('portail/v1/s/sync/status')).toBeNull();
+    expect(parseTopic(buildTopic('syncState', 's', 'gate-1'))).toEqual({ key: 'syncState', site: 's', agent: 'gate-1' });
+  });
+
+  it('builds, parses and filters the site sync topics', () => {
+    expect(buildSiteTopic('syncManifest', 'lycee-a')).toBe('portail/v1/lycee-a/sync/manifest');
+    expect(buildSiteTopic('syncChunk', 'lycee-a', 12)).toBe('portail/v1/lycee-a/sync/templates/12');
+    expect(parseSiteTopic('portail/v1/lycee-a/sync/manifest')).toEqual({ key: 'syncManifest', site: 'lycee-a' });
+    expect(parseSiteTopic('portail/v1/lycee-a/sync/templates/12')).toEqual({ key: 'syncChunk', site: 'lycee-a', index: 12 });
+    for (const t of [
+      'portail/v1/lycee-a/sync/templates/012',
+      'portail/v1/lycee-a/sync/templates/256',
+      'portail/v1/lycee-a/sync/templates/-1',
+      'portail/v1/lycee-a/sync/templates',
+      'portail/v1/lycee-a/sync/other',
+      'portail/v1/lycee-a/gate-1/sync/state',
+      'portail/v1/Lycee/sync/manifest',
+    ]) {
+      expect(parseSiteTopic(t), t).toBeNull();
+    }
+    expect(() => buildSiteTopic('syncChunk', 'lycee-a')).toThrow(TopicError);
+    expect(() => buildSiteTopic('syncChunk', 'lycee-a', 256)).toThrow(TopicError);
+    expect(() => buildSiteTopic('syncManifest', 'lycee-a', 1)).toThrow(TopicError);
+    expect(() => buildSiteTopic('syncManifest', '+')).toThrow(TopicError);
+    expect(siteSyncFilter('lycee-a')).toBe('portail/v1/lycee-a/sync/#');
+    // an agent's own sync/state is not under the site filter (agent id `sync` is reserved)
+    expect(buildTopic('syncState', 'lycee-a', 'gate-1').startsWith('portail/v1/lycee-a/sync/')).toBe(false);
+    expect(SITE_TOPICS.syncManifest).toMatchObject({ qos: 1, retain: true, publisher: 'server' });
+    expect(SITE_TOPICS.syncChunk).toMatchObject({ qos: 1, retain: true, publisher: 'server' });
+    expect(TOPICS.syncState).toMatchObject({ qos: 1, retain: true, publisher: 'agent' });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newEventId } from './ids.js';
 import { jsonSchemaOf } from './json-schema.js';
-import { TOPIC_KEYS } from './topics.js';
+import { SITE_TOPIC_KEYS, TOPIC_KEYS } from './topics.js';
 import { decodePayload, encodePayload, validate } from './validate.js';
 
 const envelope = () => ({ id: newEventId(), v: 1 as const, site: 's1', agent: 'a1', camera: 'c1', ts: new Date().toISOString() });
@@ -58,7 +58,7 @@ describe('validate / decodePayload', () => {
 describe('generated artifacts', () => {
   it('protocol/schemas/*.schema.json match the zod source (run `npm run gen` after a schema change)', async () => {
     const { readFileSync } = await import('node:fs');
-    for (const k of TOPIC_KEYS) {
+    for (const k of [...TOPIC_KEYS, ...SITE_TOPIC_KEYS]) {
       const committed = JSON.parse(readFileSync(new URL(`../schemas/${k}.schema.json`, import.meta.url), 'utf8')) as unknown;
       expect(committed, `${k}.schema.json is stale`).toEqual(jsonSchemaOf(k));
     }

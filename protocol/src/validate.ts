@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { TOPICS, type PayloadOf, type TopicKey } from './topics.js';
+import { SITE_TOPICS, TOPICS, type PayloadOf, type SitePayloadOf, type SiteTopicKey, type TopicKey } from './topics.js';
 import { MAX_PAYLOAD_BYTES } from './version.js';
 
 export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
@@ -15,15 +15,33 @@ function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);
 }
 
+function validateWith<T>(schema: z.ZodType, value: unknown): Result<T, DecodeError> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return { ok: true, value: parsed.data as T };
+  return { ok: false, error: { code: 'INVALID_SCHEMA', messages: formatIssues(parsed.error.issues) } };
+}
+
 /** Validate an already-parsed value against the schema of a topic. */
 export function validate<K extends TopicKey>(key: K, value: unknown): Result<PayloadOf<K>, DecodeError> {
-  const parsed = TOPICS[key].schema.safeParse(value);
-  if (parsed.success) return { ok: true, value: parsed.data as PayloadOf<K> };
-  return { ok: false, error: { code: 'INVALID_SCHEMA', messages: formatIssues(parsed.error.issues) } };
+  return validateWith<PayloadOf<K>>(TOPICS[key].schema, value);
 }
 
 /** Size check, JSON parse and schema validation of a raw MQTT payload, in that order. */
 export function decodePayload<K extends TopicKey>(key: K, raw: Uint8Array | string): Result<PayloadOf<K>, DecodeError> {
+  return decodeWith<PayloadOf<K>>(TOPICS[key].schema, raw);
+}
+
+/** `decodePayload` for a site topic (server → every agent of a site). */
+export function decodeSitePayload<K extends SiteTopicKey>(key: K, raw: Uint8Array | string): Result<SitePayloadOf<K>, DecodeError> {
+  return decodeWith<SitePayloadOf<K>>(SITE_TOPICS[key].schema, raw);
+}
+
+/** `encodePayload` for a site topic. */
+export function encodeSitePayload<K extends SiteTopicKey>(key: K, value: SitePayloadOf<K>): string {
+  return encodeWith(key, SITE_TOPICS[key].schema, value);
+}
+
+function decodeWith<T>(schema: z.ZodType, raw: Uint8Array | string): Result<T, DecodeError> {
   const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
   if (bytes > MAX_PAYLOAD_BYTES) {
     return { ok: false, error: { code: 'TOO_LARGE', messages: [`payload of ${bytes} B exceeds ${MAX_PAYLOAD_BYTES} B`] } };
@@ -34,12 +52,16 @@ export function decodePayload<K extends TopicKey>(key: K, raw: Uint8Array | stri
   } catch (err) {
     return { ok: false, error: { code: 'INVALID_JSON', messages: [(err as Error).message] } };
   }
-  return validate(key, value);
+  return validateWith<T>(schema, value);
 }
 
 /** Serialize after validating, so an agent can never publish what the server would reject. */
 export function encodePayload<K extends TopicKey>(key: K, value: PayloadOf<K>): string {
-  const checked = validate(key, value);
+  return encodeWith(key, TOPICS[key].schema, value);
+}
+
+function encodeWith(key: string, schema: z.ZodType, value: unknown): string {
+  const checked = validateWith<unknown>(schema, value);
   if (!checked.ok) {
     throw new Error(`refusing to encode an invalid ${key} payload: ${checked.error.messages.join('; ')}`);
   }

@@ -1,9 +1,11 @@
-import { decodePayload, parseTopic } from '@portail/protocol';
+import { decodePayload, decodeSitePayload, parseSiteTopic, parseTopic } from '@portail/protocol';
 import mqtt from 'mqtt';
 
 export interface RecordedMessage {
   topic: string;
   payload: string;
+  /** the payload bytes as received (binary signatures are lost in the UTF-8 text) */
+  bytes: Buffer;
   /** null when the payload is valid against its topic's schema, else the reasons */
   invalid: string[] | null;
 }
@@ -14,8 +16,16 @@ export async function recordMqtt(url: string, filter = 'portail/#'): Promise<{ m
   const messages: RecordedMessage[] = [];
   client.on('message', (topic, buf) => {
     const parsed = parseTopic(topic);
-    const r = parsed ? decodePayload(parsed.key, buf) : { ok: false as const, error: { messages: ['unknown topic'] } };
-    messages.push({ topic, payload: buf.toString('utf8'), invalid: r.ok ? null : r.error.messages });
+    const site = parseSiteTopic(topic);
+    const r = parsed
+      ? decodePayload(parsed.key, buf)
+      : site
+        ? // an empty retained payload is how the server clears a sync chunk
+          buf.byteLength === 0
+          ? { ok: true as const }
+          : decodeSitePayload(site.key, buf)
+        : { ok: false as const, error: { messages: ['unknown topic'] } };
+    messages.push({ topic, payload: buf.toString('utf8'), bytes: Buffer.from(buf), invalid: r.ok ? null : r.error.messages });
   });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => client.subscribe(filter, { qos: 1 }, (err) => (err ? reject(err) : resolve())));

@@ -100,13 +100,21 @@ export function chainHash(prevHash: string, r: HashedFields): string {
   return createHash('sha256').update(prevHash, 'utf8').update(canonicalRow(r), 'utf8').digest('hex');
 }
 
+/** Where a chain starts: before row 1 (the genesis hash), or after the last row removed by retention. */
+export const CHAIN_ORIGIN: AuditHead = Object.freeze({ seq: 0, hash: GENESIS_HASH });
+
 /**
- * Check a whole chain in order: contiguous seq from 1, each prev_hash equal to the previous hash,
- * each hash recomputed. `expectHead` also catches a truncated tail, which a chain alone cannot.
+ * Check a whole chain in order: contiguous seq from `start.seq + 1` (1 unless retention removed the
+ * oldest rows: see `auditChainStart`), each prev_hash equal to the previous hash, each hash
+ * recomputed. `expectHead` also catches a truncated tail, which a chain alone cannot.
  */
-export function verifyAuditRows(rows: Iterable<AuditRow>, expectHead?: AuditHead): VerifyResult {
-  let prev = GENESIS_HASH;
-  let expectedSeq = 1;
+export function verifyAuditRows(
+  rows: Iterable<AuditRow>,
+  expectHead?: AuditHead,
+  start: AuditHead = CHAIN_ORIGIN,
+): VerifyResult {
+  let prev = start.hash;
+  let expectedSeq = start.seq + 1;
   let count = 0;
   let headSeen = expectHead === undefined;
   for (const r of rows) {
@@ -232,6 +240,26 @@ export function createAuditLog(db: Database, opts: { now?: () => number } = {}):
       return countStmt.get()!.n;
     },
   };
+}
+
+/**
+ * The start of the chain kept in `db`: the latest retention checkpoint (rows up to it were removed
+ * by the privacy purge, which records it before deleting), else the origin. Works on a read-only
+ * handle and on a database from before checkpoints existed.
+ */
+export function auditChainStart(db: Database): AuditHead {
+  const table = db
+    .prepare<[], { n: number }>(
+      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'audit_log_checkpoints'",
+    )
+    .get()!;
+  if (table.n === 0) return CHAIN_ORIGIN;
+  const r = db
+    .prepare<[], { seq: number; hash: string }>(
+      'SELECT upto_seq AS seq, upto_hash AS hash FROM audit_log_checkpoints ORDER BY upto_seq DESC LIMIT 1',
+    )
+    .get();
+  return r ? { seq: r.seq, hash: r.hash } : CHAIN_ORIGIN;
 }
 
 /** One JSON object per line, in chain order; `verifyAuditRows` accepts the parsed lines back. */

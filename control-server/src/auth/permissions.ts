@@ -45,6 +45,11 @@ export const PERMISSIONS = [
   'sites:write',
   'agents:provision',
   'models:write',
+  // privacy (privacy/): a person's export and erasure, the register, retention and pilot settings
+  'people:export',
+  'people:erase',
+  'register:read',
+  'retention:write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -58,6 +63,8 @@ export const PERSONAL_DATA_PERMISSIONS: readonly Permission[] = [
   'enrolment:write',
   'visitors:write',
   'overrides:write',
+  'people:export',
+  'people:erase',
 ];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
@@ -97,6 +104,10 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'enrolment:write',
     'cameras:write',
     'zones:write',
+    'people:export',
+    'people:erase',
+    'register:read',
+    'retention:write',
   ],
   // sites, agents, provisioning, fleet health, models: no personal data
   regional_it: [
@@ -113,6 +124,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'sites:write',
     'agents:provision',
     'models:write',
+    // the register, retention table, pilot summary and equal-service figures hold no personal data
+    'register:read',
   ],
 };
 

@@ -6,6 +6,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import {
+  auditChainStart,
   auditRowToJsonLine,
   createAuditLog,
   parseAuditJsonLine,
@@ -41,8 +42,10 @@ export const ADMIN_USAGE = `usage: portail-admin [--data-dir DIR] <command>
   user unlock --username NAME                            (lifts a lockout after failed logins)
   user disable --username NAME | user enable --username NAME
   user totp-reset --username NAME                        (removes the second factor, e.g. a lost phone)
-  audit verify [--expect-head SEQ:HASH] [--file EXPORT.jsonl]
+  audit verify [--expect-head SEQ:HASH] [--file EXPORT.jsonl [--start SEQ:HASH]]
       checks the hash chain; --expect-head also catches removed rows at the end. Exit 1 when broken.
+      After the retention purge removed the oldest rows, the chain starts at its checkpoint (read from
+      the database; for an export, give it with --start as printed by audit verify).
   audit export [--out FILE] [--site SITE]
       JSON lines in chain order (stdout by default); a full export verifies with --file.
 
@@ -138,6 +141,7 @@ export async function runAdminCli(
         site: { type: 'string', multiple: true },
         'password-file': { type: 'string' },
         'expect-head': { type: 'string' },
+        start: { type: 'string' },
         file: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -154,6 +158,7 @@ export async function runAdminCli(
     site?: string[];
     'password-file'?: string;
     'expect-head'?: string;
+    start?: string;
     file?: string;
     out?: string;
     help?: boolean;
@@ -287,7 +292,9 @@ export async function runAdminCli(
               ),
             );
           }
-          print(io.stderr, `exported ${n} row(s); head ${audit.head().seq}:${audit.head().hash}`);
+          const start = auditChainStart(db);
+          const from = start.seq > 0 ? `; chain starts after retention checkpoint ${start.seq}:${start.hash}` : '';
+          print(io.stderr, `exported ${n} row(s); head ${audit.head().seq}:${audit.head().hash}${from}`);
           return 0;
         }
         default:
@@ -307,6 +314,7 @@ export async function runAdminCli(
   /** Read-only: a copy of a database can be checked without changing it. */
   async function auditVerify(): Promise<number> {
     const expect = v['expect-head'] ? parseHead(v['expect-head']) : undefined;
+    let start = v.start ? parseHead(v.start) : undefined;
     let result;
     let source: string;
     if (v.file) {
@@ -314,8 +322,9 @@ export async function runAdminCli(
       const lines = readFileSync(source, 'utf8')
         .split('\n')
         .filter((l) => l.trim() !== '');
-      result = verifyAuditRows(lines.map(parseAuditJsonLine), expect);
+      result = verifyAuditRows(lines.map(parseAuditJsonLine), expect, start);
     } else {
+      if (start) throw new UsageError('--start goes with --file: the database holds its own checkpoint');
       source = path.join(dataDir, DB_FILE_NAME);
       if (!existsSync(source)) throw new UsageError(`no database at ${source}`);
       const db = new BetterSqlite3(source, { readonly: true, fileMustExist: true });
@@ -339,13 +348,18 @@ export async function runAdminCli(
             };
           }
         };
-        result = verifyAuditRows(rows(), expect);
+        start = auditChainStart(db);
+        result = verifyAuditRows(rows(), expect, start);
       } finally {
         db.close();
       }
     }
     if (result.ok) {
-      print(io.stdout, `audit log OK: ${result.rows} row(s) in ${source}; head ${result.head.seq}:${result.head.hash}`);
+      const from = start && start.seq > 0 ? ` after retention checkpoint ${start.seq}:${start.hash}` : '';
+      print(
+        io.stdout,
+        `audit log OK: ${result.rows} row(s)${from} in ${source}; head ${result.head.seq}:${result.head.hash}`,
+      );
       return 0;
     }
     print(io.stderr, `audit log BROKEN at row ${result.seq}: ${result.reason} (${source})`);

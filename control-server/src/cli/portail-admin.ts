@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ADMIN_USAGE, runAdminCli } from './admin-cli.js';
 import { peopleCommandOf, PEOPLE_USAGE, runPeopleCli } from './people-cli.js';
+import { isPrivacyCommand, PRIVACY_USAGE, runPrivacyCli } from './privacy-cli.js';
 
 const argv = process.argv.slice(2);
 const io = {
@@ -10,15 +11,16 @@ const io = {
   env: process.env,
   cwd: process.env.INIT_CWD ?? process.cwd(),
 };
-// operators and audit (admin-cli) or the people commands (people-cli): both take --data-dir first
+// operators and audit (admin-cli), the people commands (people-cli) or `privacy …` (privacy-cli): all take --data-dir first
 const people = peopleCommandOf(argv) !== undefined;
-(people ? runPeopleCli(argv, io) : runAdminCli(argv, io)).then(
+const privacy = isPrivacyCommand(argv);
+(privacy ? runPrivacyCli(argv, io) : people ? runPeopleCli(argv, io) : runAdminCli(argv, io)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
     process.stderr.write(
-      `portail-admin failed: ${err instanceof Error ? err.message : String(err)}\n${people ? PEOPLE_USAGE : ADMIN_USAGE}\n`,
+      `portail-admin failed: ${err instanceof Error ? err.message : String(err)}\n${privacy ? PRIVACY_USAGE : people ? PEOPLE_USAGE : ADMIN_USAGE}\n`,
     );
     process.exitCode = 1;
   },

@@ -18,6 +18,7 @@ import { agentRoutes } from './routes/agent-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
+import { privacyRoutes } from './routes/privacy-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import { createLiveHub, type LiveHub } from './ws/live-hub.js';
@@ -139,6 +140,7 @@ export function buildServer(opts: BuildServerOptions): BuiltServer {
   void app.register(eventRoutes);
   void app.register(statsRoutes, { wsStats: () => hub.stats() });
   void app.register(metricsRoutes, { wsStats: () => hub.stats() });
+  void app.register(privacyRoutes);
   void app.register(liveSocket, {
     hub,
     helloEvents: opts.ws.helloEvents,

@@ -1,5 +1,6 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { IngestStats } from '../ingest/ingest-stats.js';
+import type { PrivacyService } from '../privacy/privacy-service.js';
 import type { AgentRepository } from '../repositories/agent-repository.js';
 import type { EventRepository } from '../repositories/event-repository.js';
 import type { UserRepository } from '../repositories/user-repository.js';
@@ -26,6 +27,8 @@ export interface HttpDeps {
   users: UserRepository;
   /** hash-chained audit log of personal-data reads and admin actions */
   audit: AuditLog;
+  /** retention, a person's export and erasure, register, pilot, equal service; routes answer 503 without it */
+  privacy?: PrivacyService;
 }
 
 declare module 'fastify' {

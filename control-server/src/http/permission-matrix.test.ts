@@ -2,6 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { isRouteAccess, type RoleGrant } from '../auth/permissions.js';
+import { findStudent } from '../people/people-store.js';
+import { importRegistry } from '../people/registry-import.js';
+import { generateStudents, registryCsv } from '../people/testing.js';
 import type { StoredEvent } from '../repositories/event-repository.js';
 import { buildAuthTestApp, login, type AuthTestApp, type LoggedIn } from '../test-support/auth.js';
 import {
@@ -55,6 +58,28 @@ const VISIBLE_AGENT_SITES: Record<keyof typeof USERS, string[]> = {
   itAdm1: ['s1', 's2'],
 };
 
+/** sites where each user holds register:read (the register, retention, pilot, equal service: no personal data) */
+const REGISTER_READERS: Record<keyof typeof USERS, string[]> = {
+  rec1: [],
+  sup1: [],
+  adm1: ['s1'],
+  it1: ['s1'],
+  itAll: ['s1', 's2'],
+  itAdm1: ['s1', 's2'],
+};
+/** retention:write: site admins only, never regional IT through its own role */
+const PRIVACY_WRITERS: Record<keyof typeof USERS, string[]> = {
+  rec1: [],
+  sup1: [],
+  adm1: ['s1'],
+  it1: [],
+  itAll: [],
+  itAdm1: ['s1'],
+};
+/** people:export and people:erase: personal data, site admins only */
+const PEOPLE_ADMINS = PRIVACY_WRITERS;
+const MATRIX_STUDENTS = generateStudents(12, 77);
+
 const byKindSite = (events: Array<Pick<StoredEvent, 'kind' | 'site'>>): string[] =>
   [...new Set(events.map((e) => `${e.kind}@${e.site}`))].sort();
 
@@ -83,6 +108,20 @@ describe('permission matrix (auth required)', () => {
 
   const headersOf = (who: Who): Record<string, string> => (who === 'anonymous' ? {} : sessions.get(who)!.headers);
   const get = (who: Who, url: string) => t.app.inject({ method: 'GET', url, headers: headersOf(who) });
+  const send = (who: Who, method: 'PUT' | 'POST', url: string, payload?: Record<string, unknown>) =>
+    t.app.inject({ method, url, headers: headersOf(who), ...(payload ? { payload } : {}) });
+  /** 401 anonymous, 200 where the caller is listed for the site, else 403 */
+  const expectedFor = (who: Who, site: string, allowed: Record<keyof typeof USERS, string[]>) =>
+    who === 'anonymous' ? 401 : allowed[who].includes(site) ? 200 : 403;
+  let studentsImported = false;
+  const ensureStudents = () => {
+    if (studentsImported) return;
+    studentsImported = true;
+    for (const site of ['s1', 's2']) {
+      const r = importRegistry(t.db, { site, bytes: Buffer.from(registryCsv(MATRIX_STUDENTS)), actor: 'test' });
+      expect(r.ok).toBe(true);
+    }
+  };
 
   /** Every route, with the status each caller gets (or a check of the body). */
   const MATRIX: Record<string, (who: Who) => Promise<void>> = {
@@ -254,6 +293,110 @@ describe('permission matrix (auth required)', () => {
       expect(it.statusCode).toBe(who.startsWith('it') ? 201 : 403);
       const global = await create([{ role: 'regional_it', site: '*' }]);
       expect(global.statusCode).toBe(who === 'itAll' || who === 'itAdm1' ? 201 : 403);
+    },
+    // privacy: register:read (site admins, regional IT), retention:write and people:* (site admins only)
+    'GET /api/sites/:site/privacy/retention': async (who) => {
+      for (const site of ['s1', 's2']) {
+        const res = await get(who, `/api/sites/${site}/privacy/retention`);
+        expect(res.statusCode, site).toBe(expectedFor(who, site, REGISTER_READERS));
+        if (res.statusCode === 200)
+          expect(res.json()).toMatchObject({ retention: { site, policy: { accessEventsDays: 30 } } });
+      }
+    },
+    'PUT /api/sites/:site/privacy/retention': async (who) => {
+      for (const site of ['s1', 's2']) {
+        const res = await send(who, 'PUT', `/api/sites/${site}/privacy/retention`, { accessEventsDays: 30 });
+        expect(res.statusCode, site).toBe(expectedFor(who, site, PRIVACY_WRITERS));
+      }
+      if (PRIVACY_WRITERS[who as keyof typeof USERS]?.includes('s1')) {
+        // beyond the hard maximum: refused by the schema
+        expect((await send(who, 'PUT', '/api/sites/s1/privacy/retention', { accessEventsDays: 91 })).statusCode).toBe(
+          400,
+        );
+        const { [CSRF_HEADER]: _csrf, ...noCsrf } = headersOf(who);
+        const res = await t.app.inject({
+          method: 'PUT',
+          url: '/api/sites/s1/privacy/retention',
+          headers: noCsrf,
+          payload: { accessEventsDays: 30 },
+        });
+        expect(res.json()).toMatchObject({ error: 'CSRF_TOKEN_INVALID' });
+      }
+    },
+    'POST /api/sites/:site/privacy/purge': async (who) => {
+      for (const site of ['s1', 's2']) {
+        const res = await send(who, 'POST', `/api/sites/${site}/privacy/purge`);
+        expect(res.statusCode, site).toBe(expectedFor(who, site, PRIVACY_WRITERS));
+        if (res.statusCode === 200) expect(res.json<{ site: { site: string } }>().site.site).toBe(site);
+      }
+    },
+    'GET /api/sites/:site/privacy/register': async (who) => {
+      for (const site of ['s1', 's2']) {
+        const res = await get(who, `/api/sites/${site}/privacy/register`);
+        expect(res.statusCode, site).toBe(expectedFor(who, site, REGISTER_READERS));
+        if (res.statusCode === 200) {
+          expect(res.headers['content-type']).toMatch(/^text\/markdown/);
+          expect(res.body).toContain(`# Registre des activités de traitement — site \`${site}\``);
+          // no personal data in it, whoever reads it
+          ensureStudents();
+          expect(res.body).not.toContain(MATRIX_STUDENTS[0]!.lastName + ' ');
+        }
+      }
+    },
+    'PUT /api/sites/:site/privacy/register-info': async (who) => {
+      for (const site of ['s1', 's2']) {
+        const res = await send(who, 'PUT', `/api/sites/${site}/privacy/register-info`, {
+          dpoContact: 'dpo@example.fr',
+        });
+        expect(res.statusCode, site).toBe(expectedFor(who, site, PRIVACY_WRITERS));
+      }
+    },
+    'GET /api/sites/:site/privacy/pilot': async (who) => {
+      for (const site of ['s1', 's2']) {
+        expect((await get(who, `/api/sites/${site}/privacy/pilot`)).statusCode, site).toBe(
+          expectedFor(who, site, REGISTER_READERS),
+        );
+      }
+    },
+    'PUT /api/sites/:site/privacy/pilot': async (who) => {
+      for (const site of ['s1', 's2']) {
+        const res = await send(who, 'PUT', `/api/sites/${site}/privacy/pilot`, { endsOn: '2026-06-30' });
+        const expected = expectedFor(who, site, PRIVACY_WRITERS);
+        // 201 for the first declaration of the site, 200 when a later caller changes it
+        if (expected === 200) expect([200, 201]).toContain(res.statusCode);
+        else expect(res.statusCode, site).toBe(expected);
+      }
+    },
+    'GET /api/sites/:site/equal-service': async (who) => {
+      for (const site of ['s1', 's2']) {
+        const res = await get(who, `/api/sites/${site}/equal-service?from=2026-01-01&to=2026-04-01`);
+        expect(res.statusCode, site).toBe(expectedFor(who, site, REGISTER_READERS));
+        if (res.statusCode === 200) expect(res.json()).toMatchObject({ site, gates: expect.any(Array) });
+      }
+    },
+    'GET /api/sites/:site/privacy/students/:studentId/export': async (who) => {
+      ensureStudents();
+      for (const site of ['s1', 's2']) {
+        const id = findStudent(t.db, site, MATRIX_STUDENTS[0]!.externalId)!.id;
+        const res = await get(who, `/api/sites/${site}/privacy/students/${id}/export`);
+        expect(res.statusCode, site).toBe(expectedFor(who, site, PEOPLE_ADMINS));
+        if (res.statusCode === 200) {
+          expect(res.json()).toMatchObject({ export: { student: { id, site } } });
+          expect(res.headers['cache-control']).toBe('no-store');
+        }
+      }
+    },
+    'POST /api/sites/:site/privacy/students/:studentId/erase': async (who) => {
+      ensureStudents();
+      for (const site of ['s1', 's2']) {
+        // each caller allowed to erase takes the next student, so every allowed call erases someone
+        const next = MATRIX_STUDENTS.find((s) => s !== MATRIX_STUDENTS[0] && findStudent(t.db, site, s.externalId))!;
+        const id = findStudent(t.db, site, next.externalId)!.id;
+        const res = await send(who, 'POST', `/api/sites/${site}/privacy/students/${id}/erase`, {});
+        const expected = expectedFor(who, site, PEOPLE_ADMINS);
+        expect(res.statusCode, site).toBe(expected);
+        expect(findStudent(t.db, site, next.externalId) === undefined, site).toBe(expected === 200);
+      }
     },
     'GET /ws': async (who) => {
       if (who === 'anonymous') {

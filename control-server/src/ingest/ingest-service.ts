@@ -1,10 +1,12 @@
 import {
   decodePayload,
+  parseSiteTopic,
   parseTopic,
   type DecodeErrorCode,
   type EventTopicKey,
   type ParsedTopic,
   type PayloadOf,
+  type SyncState,
 } from '@portail/protocol';
 import type { Logger } from 'pino';
 import type { AgentRepository } from '../repositories/agent-repository.js';
@@ -30,6 +32,8 @@ export interface IngestDeps {
   /** reject logs per reason per window, so a flood of bad messages cannot flood the log */
   rejectLogLimit?: number;
   rejectLogWindowMs?: number;
+  /** an agent acknowledged (or refused) a site sync version; called after it is stored */
+  onSyncState?: (state: SyncState) => void;
 }
 
 export interface Ingest {
@@ -109,6 +113,11 @@ export function createIngest(deps: IngestDeps): Ingest {
     stats.received += 1;
     const receivedAt = now().toISOString();
     stats.lastMessageAt = receivedAt;
+    // the server's own site sync publications come back through the wildcard subscription
+    if (parseSiteTopic(topic)) {
+      stats.ignored += 1;
+      return { kind: 'ignored' };
+    }
     const parsed = parseTopic(topic);
     if (!parsed) return reject('unknown_topic', topic, payload.byteLength, ['topic is not part of the protocol']);
     // the server's own publications come back through the wildcard subscription
@@ -155,6 +164,14 @@ export function createIngest(deps: IngestDeps): Ingest {
           const agent = agents.applyConfigState(v, receivedAt);
           if (v.result === 'rejected') log.warn({ site: v.site, agent: v.agent, version: v.receivedVersion, errors: v.errors }, 'agent rejected its configuration');
           bus.publish({ type: 'agent', agent });
+          return { kind: 'status' };
+        }
+        case 'syncState': {
+          const v = value as PayloadOf<'syncState'>;
+          const agent = agents.applySyncState(v, receivedAt);
+          if (v.result === 'rejected') log.warn({ site: v.site, agent: v.agent, version: v.receivedVersion, held: v.appliedVersion, errors: v.errors }, 'agent rejected a site sync version');
+          bus.publish({ type: 'agent', agent });
+          deps.onSyncState?.(v);
           return { kind: 'status' };
         }
       }

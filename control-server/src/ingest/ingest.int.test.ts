@@ -178,6 +178,37 @@ describe('ingest through the embedded broker', () => {
     await expectRejected('unknown_topic', 'portail/v1/lycee-a/gate-1/events/teleport', JSON.stringify({ v: 1 }));
   });
 
+  it("stores an agent's sync acknowledgement, shows it in /api/agents, and ignores the site sync topics", async () => {
+    const before = await stats();
+    const state = {
+      v: 1 as const,
+      site: SITE,
+      agent: AGENT,
+      ts: new Date().toISOString(),
+      appliedVersion: 7,
+      result: 'applied' as const,
+      receivedVersion: 7,
+      templateCount: 2,
+      revocationCount: 1,
+    };
+    await publishValid(agent, 'syncState', state);
+    await ws.waitFor(
+      (m) => m.type === 'agent' && (m.agent as { syncState: { appliedVersion: number } | null }).syncState?.appliedVersion === 7,
+      'agent push with its sync state',
+    );
+    const list = await getJson<{ agents: { agent: string; syncState: unknown }[] }>(h.server.httpUrl, '/api/agents');
+    expect(list.body.agents.find((a) => a.agent === AGENT)?.syncState).toEqual(state);
+    // the server's own retained site sync comes back through its wildcard: ignored, not rejected
+    await agent.publishAsync(`portail/v1/${SITE}/sync/manifest`, '{"v":1}', { qos: 1 });
+    await agent.publishAsync(`portail/v1/${SITE}/sync/templates/3`, '', { qos: 1 });
+    const after = await waitFor(async () => {
+      const s = await stats();
+      return s.ignored >= before.ignored + 2 ? s : undefined;
+    }, 'site sync topics ignored');
+    expect(Object.values(after.rejected)).toEqual(Object.values(before.rejected));
+    await expectStillServing();
+  });
+
   it('rejects a payload whose site differs from its topic', async () => {
     const other = makeAccessEvent('lycee-b', AGENT);
     await expectRejected('topic_mismatch', buildTopic('access', SITE, AGENT), encodePayload('access', other));

@@ -17,12 +17,19 @@ export interface MqttSubscriberOptions {
   /** how long start() waits for the first subscription before returning anyway (and retrying) */
   startupWaitMs?: number;
   reconnectPeriodMs?: number;
+  /** after every (re)connect; `sessionPresent` false means the broker may have lost retained messages too */
+  onConnect?: (sessionPresent: boolean) => void;
 }
 
 export interface MqttSubscriber {
   readonly connected: boolean;
   /** true once the wildcard subscription has been granted on the current connection */
   readonly subscribed: boolean;
+  /**
+   * Publish on the same connection (the server's own topics: retained site sync). Resolves at the
+   * broker's PUBACK for QoS 1; while disconnected, mqtt.js holds the message until it reconnects.
+   */
+  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -117,6 +124,12 @@ export async function startMqttSubscriber(opts: MqttSubscriberOptions): Promise<
   client.on('connect', (connack) => {
     wasConnected = true;
     log.info({ url: redactUrl(opts.url), sessionPresent: connack.sessionPresent }, 'mqtt connected');
+    try {
+      opts.onConnect?.(connack.sessionPresent);
+    } catch (err) {
+      // a failing hook must not keep the ingest from subscribing
+      log.error({ err }, 'mqtt connect hook threw');
+    }
     client.subscribe(filter, { qos: 1 }, (err, granted) => {
       if (err) {
         log.error({ err, filter }, 'mqtt subscribe failed');
@@ -158,6 +171,11 @@ export async function startMqttSubscriber(opts: MqttSubscriberOptions): Promise<
     },
     get subscribed() {
       return subscribed;
+    },
+    publish(topic, payload, o) {
+      return new Promise<void>((resolve, reject) => {
+        client.publish(topic, payload, { qos: o.qos, retain: o.retain }, (err) => (err ? reject(err) : resolve()));
+      });
     },
     close() {
       // force when offline: there is nothing in flight to wait for, and a graceful end would wait for a broker that is gone

@@ -56,6 +56,27 @@ function fingerprintOf(pub: KeyObject): string {
     .slice(0, 16);
 }
 
+/**
+ * The public keys listed in `<dataDir>/keys/credential-signing/keys.json`, read from the file each
+ * time (the CLI rotates keys in another process), without touching private keys; null when the
+ * deployment has no key yet. For the site sync, which sends them to the agents.
+ */
+export function readPublicSigningKeys(dataDir: string): { keyId: number; publicKeyPem: string }[] | null {
+  const file = path.join(signingKeyDir(dataDir), MANIFEST);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const manifest = JSON.parse(text) as Manifest;
+  if (manifest.version !== 1 || !Array.isArray(manifest.keys)) {
+    throw new ControlServerError('SERVER_ERR_SIGNING_KEYS', `${file} is not a valid key list`);
+  }
+  return manifest.keys.map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem })).sort((a, b) => a.keyId - b.keyId);
+}
+
 /** Write then rename: a crash leaves the old file or the new one, never half of one. */
 function writeAtomic(file: string, text: string, mode: number): void {
   const tmp = `${file}.tmp-${process.pid}`;

@@ -162,6 +162,48 @@ export interface SyncSet {
   templates: EncryptedTemplate[];
 }
 
+/**
+ * The site's sync set at `now`. Without `sinceVersion` (or with one the server does not know, e.g.
+ * after a restore from backup), everything; with it, what changed after it. Revocations of
+ * credentials that expired more than a day ago are left out: the edge refuses those by date.
+ */
+export function readSyncSet(
+  db: Database,
+  site: string,
+  now: Date,
+  sinceVersion?: number,
+): Result<SyncSet, WithdrawalErrorCode> {
+  return db.transaction(() => {
+    const s = getPeopleSite(db, site);
+    if (!s) return fail('WITHDRAWAL_ERR_SITE', `no people data for site ${site}`);
+    const minDay = dayNumberOfDate(localDate(now, s.settings.timeZone)) - 1;
+    const full = sinceVersion === undefined || sinceVersion < 0 || sinceVersion > s.syncVersion;
+    const since = full ? 0 : sinceVersion;
+    const revocations = db
+      .prepare<[string, number, number], { id: string }>(
+        `SELECT id FROM credentials WHERE site = ? AND revoked_at IS NOT NULL AND revoked_version > ?
+           AND last_valid_day >= ? ORDER BY revoked_version, id`,
+      )
+      .all(site, since, minDay)
+      .map((r) => r.id);
+    const templates = db
+      .prepare<[string, number], Parameters<typeof toEncryptedTemplate>[0]>(
+        'SELECT * FROM templates WHERE site = ? AND sync_version > ? ORDER BY sync_version',
+      )
+      .all(site, since)
+      .map(toEncryptedTemplate);
+    return ok({
+      site,
+      siteCode: s.siteCode,
+      version: s.syncVersion,
+      full,
+      sinceVersion: full ? null : since,
+      revocations,
+      templates,
+    });
+  })();
+}
+
 export interface WithdrawalDeps {
   db: Database;
   keys: SigningKeyStore;
@@ -211,35 +253,7 @@ export function createWithdrawalService(deps: WithdrawalDeps) {
      * credentials that expired more than a day ago are left out: the edge refuses those by date.
      */
     getSyncSet(site: string, sinceVersion?: number): Result<SyncSet, WithdrawalErrorCode> {
-      return db.transaction(() => {
-        const s = getPeopleSite(db, site);
-        if (!s) return fail('WITHDRAWAL_ERR_SITE', `no people data for site ${site}`);
-        const minDay = dayNumberOfDate(localDate(now(), s.settings.timeZone)) - 1;
-        const full = sinceVersion === undefined || sinceVersion < 0 || sinceVersion > s.syncVersion;
-        const since = full ? 0 : sinceVersion;
-        const revocations = db
-          .prepare<[string, number, number], { id: string }>(
-            `SELECT id FROM credentials WHERE site = ? AND revoked_at IS NOT NULL AND revoked_version > ?
-               AND last_valid_day >= ? ORDER BY revoked_version, id`,
-          )
-          .all(site, since, minDay)
-          .map((r) => r.id);
-        const templates = db
-          .prepare<[string, number], Parameters<typeof toEncryptedTemplate>[0]>(
-            'SELECT * FROM templates WHERE site = ? AND sync_version > ? ORDER BY sync_version',
-          )
-          .all(site, since)
-          .map(toEncryptedTemplate);
-        return ok({
-          site,
-          siteCode: s.siteCode,
-          version: s.syncVersion,
-          full,
-          sinceVersion: full ? null : since,
-          revocations,
-          templates,
-        });
-      })();
+      return readSyncSet(db, site, now(), sinceVersion);
     },
 
     receipts(site: string, afterId = 0): DeletionReceipt[] {

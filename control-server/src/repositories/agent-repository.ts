@@ -1,4 +1,4 @@
-import type { ConfigState, Health, Status } from '@portail/protocol';
+import type { ConfigState, Health, Status, SyncState } from '@portail/protocol';
 import type { Database } from 'better-sqlite3';
 
 export type AgentState = 'online' | 'offline' | 'unknown';
@@ -12,6 +12,8 @@ export interface AgentRecord {
   health: Health | null;
   /** the agent's answer to its retained configuration (version in force, or why it was rejected) */
   configState: ConfigState | null;
+  /** the agent's answer to its site's sync: the version it holds (templates, revocations, keys) */
+  syncState: SyncState | null;
   /** server time of the last message the agent itself sent; its last will does not count */
   lastSeen: string | null;
   updatedAt: string;
@@ -23,6 +25,8 @@ export interface AgentRepository {
   applyHealth(health: Health, receivedAt: string): { agent: AgentRecord; created: boolean };
   /** the agent's retained answer to its configuration */
   applyConfigState(state: ConfigState, receivedAt: string): AgentRecord;
+  /** the agent's retained answer to its site's sync */
+  applySyncState(state: SyncState, receivedAt: string): AgentRecord;
   /** an event from a known agent proves it alive; unknown agents are not created by events */
   touch(site: string, agent: string, receivedAt: string): void;
   get(site: string, agent: string): AgentRecord | null;
@@ -36,6 +40,7 @@ interface AgentRow {
   status: string | null;
   health: string | null;
   config_state: string | null;
+  sync_state: string | null;
   last_seen: string | null;
   updated_at: string;
 }
@@ -48,6 +53,7 @@ function toAgent(row: AgentRow): AgentRecord {
     status: row.status === null ? null : (JSON.parse(row.status) as Status),
     health: row.health === null ? null : (JSON.parse(row.health) as Health),
     configState: row.config_state === null ? null : (JSON.parse(row.config_state) as ConfigState),
+    syncState: row.sync_state === null ? null : (JSON.parse(row.sync_state) as SyncState),
     lastSeen: row.last_seen,
     updatedAt: row.updated_at,
   };
@@ -86,6 +92,15 @@ export function createAgentRepository(db: Database): AgentRepository {
        updated_at = excluded.updated_at
      RETURNING *`,
   );
+  const syncStateStmt = db.prepare<[string, string, string, string, string], AgentRow>(
+    `INSERT INTO agents (site, agent, state, sync_state, last_seen, updated_at)
+     VALUES (?, ?, 'unknown', ?, ?, ?)
+     ON CONFLICT (site, agent) DO UPDATE SET
+       sync_state = excluded.sync_state,
+       last_seen = excluded.last_seen,
+       updated_at = excluded.updated_at
+     RETURNING *`,
+  );
   const touchStmt = db.prepare<[string, string, string]>(
     'UPDATE agents SET last_seen = ? WHERE site = ? AND agent = ?',
   );
@@ -115,6 +130,9 @@ export function createAgentRepository(db: Database): AgentRepository {
     },
     applyConfigState(state, receivedAt) {
       return toAgent(configStateStmt.get(state.site, state.agent, JSON.stringify(state), receivedAt, receivedAt)!);
+    },
+    applySyncState(state, receivedAt) {
+      return toAgent(syncStateStmt.get(state.site, state.agent, JSON.stringify(state), receivedAt, receivedAt)!);
     },
     touch(site, agent, receivedAt) {
       touchStmt.run(receivedAt, site, agent);

@@ -45,7 +45,9 @@ describe('store on a real SQLite file', () => {
 
   it('tolerates gaps between versions and applies a lower version merged after a higher one', () => {
     const base = MIGRATIONS.filter((m) => m.version < 10);
-    const ours = MIGRATIONS.filter((m) => m.version >= 10);
+    const ours = MIGRATIONS.filter((m) => m.version >= 10 && m.version < 25);
+    // streams numbered above the stand-in (sync 30, privacy 40) stay in order after it
+    const after = MIGRATIONS.filter((m) => m.version > 25);
     const later: Migration = {
       version: 25,
       name: 'other stream',
@@ -54,12 +56,12 @@ describe('store on a real SQLite file', () => {
     const db = openDatabase({ dataDir: tmp.dir, migrations: [...base, later] });
     expect(currentSchemaVersion(db)).toBe(25);
     // versions 10+ arrive with a later merge: they run although 25 is already recorded
-    expect(migrate(db, [...base, ...ours, later])).toEqual(ours.map((m) => m.version));
+    expect(migrate(db, [...base, ...ours, later, ...after])).toEqual([...ours, ...after].map((m) => m.version));
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
     expect(tables.map((t) => t.name)).toEqual(
       expect.arrayContaining(['users', 'sessions', 'audit_log', 'other_stream']),
     );
-    expect(migrate(db, [...base, ...ours, later])).toEqual([]);
+    expect(migrate(db, [...base, ...ours, later, ...after])).toEqual([]);
     db.close();
   });
 

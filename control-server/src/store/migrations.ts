@@ -265,4 +265,89 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  // 30–39: site sync to the agents (people/sync-publisher.ts)
+  {
+    version: 30,
+    name: 'site sync: agent acknowledgements, publications',
+    up: (db) => {
+      db.exec(`
+        -- the retained answer of an agent to its site's sync: the version it holds, or why it refused one
+        ALTER TABLE agents ADD COLUMN sync_state TEXT CHECK (sync_state IS NULL OR json_valid(sync_state));
+
+        -- what the server last published on portail/v1/{site}/sync/...: the signing keys it carried
+        -- (a change of keys raises the site's sync version, so agents acknowledge it) and how many
+        -- template chunks are retained (chunks beyond a shrunk count are cleared)
+        CREATE TABLE sync_publications (
+          site         TEXT PRIMARY KEY,
+          keys_digest  TEXT NOT NULL,
+          version      INTEGER NOT NULL,
+          chunk_count  INTEGER NOT NULL,
+          published_at TEXT                       -- NULL until the broker acknowledged a publication
+        ) STRICT;
+      `);
+    },
+  },
+  // 40–49: privacy (retention policies, pilots, audit-log retention checkpoints)
+  {
+    version: 40,
+    name: 'privacy: retention policies, register information, pilots, audit log checkpoints',
+    up: (db) => {
+      db.exec(`
+        -- per site: the retention policy and what the register needs beyond the live configuration
+        -- (JSON checked by privacy/retention-policy.ts and privacy/register-info.ts); the row '*' holds
+        -- the server-wide values (the audit log is one chain for every site)
+        CREATE TABLE privacy_sites (
+          site          TEXT PRIMARY KEY,
+          retention     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(retention)),
+          register_info TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(register_info)),
+          updated_at    TEXT NOT NULL,
+          updated_by    TEXT NOT NULL
+        ) STRICT;
+
+        -- a time-boxed biometric pilot: at the end its site's biometric data is erased and a summary kept
+        CREATE TABLE pilots (
+          id          INTEGER PRIMARY KEY,
+          site        TEXT NOT NULL,
+          starts_on   TEXT NOT NULL,             -- YYYY-MM-DD, site time
+          ends_on     TEXT NOT NULL,             -- last day of the pilot, site time
+          criteria    TEXT NOT NULL CHECK (json_valid(criteria)),
+          declared_by TEXT NOT NULL,
+          declared_at TEXT NOT NULL,
+          updated_at  TEXT NOT NULL,
+          ended_at    TEXT,                      -- when the end was carried out
+          summary     TEXT CHECK (summary IS NULL OR json_valid(summary)),
+          erasure     TEXT CHECK (erasure IS NULL OR json_valid(erasure)),
+          CHECK (starts_on <= ends_on)
+        ) STRICT;
+        CREATE UNIQUE INDEX pilots_one_open ON pilots (site) WHERE ended_at IS NULL;
+
+        -- retention of the audit log: rows 1..upto_seq were removed; upto_hash (the hash of row
+        -- upto_seq) is where verification of what remains starts. Append-only.
+        CREATE TABLE audit_log_checkpoints (
+          id            INTEGER PRIMARY KEY,
+          upto_seq      INTEGER NOT NULL UNIQUE,
+          upto_hash     TEXT NOT NULL,
+          rows_removed  INTEGER NOT NULL,
+          cutoff        TEXT NOT NULL,           -- rows older than this were due
+          created_at    TEXT NOT NULL,
+          actor         TEXT NOT NULL
+        ) STRICT;
+        CREATE TRIGGER audit_log_checkpoints_no_update BEFORE UPDATE ON audit_log_checkpoints
+          BEGIN SELECT RAISE(ABORT, 'audit_log_checkpoints is append-only'); END;
+        CREATE TRIGGER audit_log_checkpoints_no_delete BEFORE DELETE ON audit_log_checkpoints
+          BEGIN SELECT RAISE(ABORT, 'audit_log_checkpoints is append-only'); END;
+
+        -- the audit log stays append-only, except for the rows a checkpoint already covers
+        DROP TRIGGER audit_log_no_delete;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+          WHEN OLD.seq > coalesce((SELECT max(upto_seq) FROM audit_log_checkpoints), 0)
+          BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+        -- the purge deletes a site's events of one kind by edge time, then by server time: each pass
+        -- is a range scan that stops after a batch, whatever other sites keep
+        CREATE INDEX events_site_kind_ts ON events (site, kind, ts);
+        CREATE INDEX events_site_kind_received_at ON events (site, kind, received_at);
+      `);
+    },
+  },
 ];

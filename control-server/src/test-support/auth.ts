@@ -6,6 +6,8 @@ import type { RoleGrant } from '../auth/permissions.js';
 import { buildServer, type BuiltServer } from '../http/build-server.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../http/auth/auth-plugin.js';
 import { createIngestStats } from '../ingest/ingest-stats.js';
+import { openSigningKeyStore } from '../people/signing-key-store.js';
+import { createPrivacyService, type PrivacyService } from '../privacy/privacy-service.js';
 import { createAgentRepository, type AgentRepository } from '../repositories/agent-repository.js';
 import { createEventRepository, type EventRepository } from '../repositories/event-repository.js';
 import { createLoginThrottleRepository } from '../repositories/login-throttle-repository.js';
@@ -38,6 +40,7 @@ export interface AuthTestApp {
   bus: LiveBus;
   audit: AuditLog;
   auth: AuthService;
+  privacy: PrivacyService;
   clock: { nowMs: number };
   addUser(username: string, roles: RoleGrant[], password?: string): Promise<void>;
   close(): Promise<void>;
@@ -75,6 +78,14 @@ export async function buildAuthTestApp(
   const agents = createAgentRepository(db);
   const events = createEventRepository(db);
   const bus = createLiveBus();
+  const privacy = createPrivacyService({
+    db,
+    audit,
+    keys: openSigningKeyStore(tmp.dir),
+    agents,
+    now: () => new Date(clock.nowMs),
+    authMode: opts.mode ?? 'required',
+  });
   const built = buildServer({
     deps: {
       agents,
@@ -86,6 +97,7 @@ export async function buildAuthTestApp(
       auth,
       users,
       audit,
+      privacy,
     },
     logger,
     consoleDir: tmp.dir,
@@ -118,6 +130,7 @@ export async function buildAuthTestApp(
     bus,
     audit,
     auth,
+    privacy,
     clock,
     async addUser(username, roles, password = TEST_PASSWORD) {
       const res = await auth.createUser(

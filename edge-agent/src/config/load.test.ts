@@ -33,6 +33,15 @@ describe('agent configuration', () => {
     }
   });
 
+  it('credentials: from the server sync alone, or with a local bootstrap given whole; the agent id `sync` is reserved', () => {
+    expect(parseAgentConfig({ ...base, credentials: {} }).credentials).toEqual({ sync: true });
+    const pem = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n';
+    expect(parseAgentConfig({ ...base, credentials: { siteCode: 3, publicKeys: [{ keyId: 1, pem }] } }).credentials).toMatchObject({ siteCode: 3, sync: true });
+    expect(() => parseAgentConfig({ ...base, credentials: { siteCode: 3 } })).toThrow(/siteCode and publicKeys together/);
+    expect(() => parseAgentConfig({ ...base, credentials: { sync: false } })).toThrow(/without sync, siteCode and publicKeys are needed/);
+    expect(() => parseAgentConfig({ ...base, agent: 'sync' })).toThrow(/reserved/);
+  });
+
   it('rejects unknown keys (a typo must not pass silently)', () => {
     expect(() => parseAgentConfig({ ...base, helthIntervalS: 5 })).toThrow(/helthIntervalS|Unrecognized/);
   });

@@ -1,4 +1,4 @@
-import { idSchema, LOCATION_TYPES, trackingRulesSchema } from '@portail/protocol';
+import { idSchema, isReservedAgentId, LOCATION_TYPES, trackingRulesSchema } from '@portail/protocol';
 import { decodeInputArgs, HWACCEL_PRESETS, VIDEO_CODECS } from '../camera/ffmpeg-presets.js';
 import { canEnableTracking } from '../tracking/location-policy.js';
 import { z } from 'zod';
@@ -53,7 +53,9 @@ export const cameraConfigSchema = z
 export const agentFileConfigSchema = z.strictObject({
   configVersion: z.literal(1).default(1).describe('version of this file format'),
   site: idSchema.describe('site id'),
-  agent: idSchema.describe('agent id, unique in the site'),
+  agent: idSchema
+    .refine((id) => !isReservedAgentId(id), 'agent id "sync" is reserved for the site sync topics')
+    .describe('agent id, unique in the site'),
   mqtt: z
     .strictObject({
       url: z.string().default('mqtt://127.0.0.1:1883').describe('broker URL (mqtt://, mqtts://)'),
@@ -118,7 +120,13 @@ export const agentFileConfigSchema = z.strictObject({
     .describe('durable queue of QoS 1 events (access, movement, camera)'),
   credentials: z
     .strictObject({
-      siteCode: z.number().int().min(0).max(65535).describe('numeric site code carried by this site\'s credentials'),
+      siteCode: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .optional()
+        .describe('numeric site code carried by this site\'s credentials; bootstrap until the server\'s sync arrives'),
       publicKeys: z
         .array(
           z
@@ -131,10 +139,23 @@ export const agentFileConfigSchema = z.strictObject({
         )
         .min(1)
         .max(16)
-        .describe('the deployment\'s credential public keys (several during a key rotation)'),
+        .optional()
+        .describe('the deployment\'s credential public keys (several during a key rotation); bootstrap until the server\'s sync arrives'),
+      sync: z
+        .boolean()
+        .default(true)
+        .describe('follow the site sync from the control server (templates, revocations, keys, site code over retained MQTT); once applied it replaces siteCode and publicKeys'),
+    })
+    .refine((c) => (c.siteCode === undefined) === (c.publicKeys === undefined), {
+      message: 'give siteCode and publicKeys together, or neither (then they come from the server sync)',
+      path: ['publicKeys'],
+    })
+    .refine((c) => c.sync || c.publicKeys !== undefined, {
+      message: 'without sync, siteCode and publicKeys are needed',
+      path: ['sync'],
     })
     .optional()
-    .describe('credential checking at the gate; absent: the gate cameras only detect faces'),
+    .describe('credential checking at the gate; absent: the gate cameras only detect faces. `{}` takes everything from the server sync'),
   verification: z
     .strictObject({
       embedder: z.enum(['faceplugin-fr-feature-512d', 'mobilefacenet-128d', 'mobilefacenet-paddle-128d']).default('faceplugin-fr-feature-512d'),

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { EncryptedTemplate } from '@portail/protocol';
+import { templateSetDigest, templateToWire, type EncryptedTemplate } from '@portail/protocol';
 
 /**
  * The agent's local SQLite: encrypted templates (ciphertexts only, keyed by credential id) and the
@@ -14,7 +14,65 @@ export interface EdgeStore {
   templateCount(): number;
   revoked(): ReadonlySet<string>;
   revoke(credentialIds: readonly string[]): void;
+  /** the server's sync snapshot last applied (version, site code, keys), if any */
+  heldSync(): HeldSync | undefined;
+  /**
+   * Make the store hold a server snapshot, in one transaction: templates not in it are deleted,
+   * new or changed ones written, its revocations added (deleting their ciphertexts). Refused when
+   * older than the version held. Revocations are only ever added: a credential the agent once
+   * learnt was revoked stays refused here, whatever a later snapshot says.
+   */
+  applySync(s: SyncSnapshot): SyncApplyResult;
+  /** `templateSetDigest` of the templates held */
+  templatesDigest(): string;
   close(): void;
+}
+
+export interface SyncPublicKey {
+  keyId: number;
+  pem: string;
+}
+
+/** A complete, verified server snapshot for this agent's site. */
+export interface SyncSnapshot {
+  version: number;
+  siteCode: number;
+  publicKeys: readonly SyncPublicKey[];
+  revocations: readonly string[];
+  templates: readonly EncryptedTemplate[];
+}
+
+export interface HeldSync {
+  version: number;
+  siteCode: number;
+  publicKeys: SyncPublicKey[];
+  templatesDigest: string;
+  appliedAt: string;
+}
+
+export interface SyncApplyReport {
+  version: number;
+  templatesWritten: number;
+  templatesDeleted: number;
+  /** templates of the snapshot not stored because this agent holds their credential as revoked */
+  templatesRefused: number;
+  revocationsAdded: number;
+  templateCount: number;
+  revocationCount: number;
+}
+
+export type SyncApplyResult =
+  | { ok: true; value: SyncApplyReport }
+  | { ok: false; error: { code: 'SYNC_ERR_OLDER' | 'SYNC_ERR_DIGEST'; message: string; heldVersion: number | null } };
+
+/** Thrown inside the apply transaction to roll it back; reported as a value. */
+class SyncRefused extends Error {
+  constructor(
+    readonly code: 'SYNC_ERR_OLDER' | 'SYNC_ERR_DIGEST',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 const MIGRATIONS: string[] = [
@@ -46,6 +104,16 @@ const MIGRATIONS: string[] = [
    ) STRICT;
    CREATE INDEX outbox_pending ON outbox (site, agent, seq) WHERE delivered_ms IS NULL;
    CREATE INDEX outbox_delivered ON outbox (site, agent, seq) WHERE delivered_ms IS NOT NULL;`,
+  // the server's sync snapshot in force (sync/edge-sync.ts): its version, and the site code and
+  // public keys the gate checks tokens with; one row
+  `CREATE TABLE sync_state (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     version INTEGER NOT NULL,
+     site_code INTEGER NOT NULL,
+     public_keys TEXT NOT NULL,
+     templates_digest TEXT NOT NULL,
+     applied_at TEXT NOT NULL
+   ) STRICT;`,
 ];
 
 /** Name of the agent's SQLite file inside its `dataDir`. */
@@ -63,6 +131,28 @@ export function migrateAgentDb(db: Database.Database): void {
   }).immediate();
 }
 
+interface TemplateRow {
+  model_id: string;
+  model_sha256: string;
+  encoding: 'f32' | 'i8';
+  iv: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+
+function sameTemplate(a: EncryptedTemplate, b: EncryptedTemplate): boolean {
+  return (
+    a.modelId === b.modelId &&
+    a.modelSha256 === b.modelSha256 &&
+    a.encoding === b.encoding &&
+    sameBytes(a.iv, b.iv) &&
+    sameBytes(a.ciphertext, b.ciphertext) &&
+    sameBytes(a.tag, b.tag)
+  );
+}
+
 export function openEdgeStore(path: string): EdgeStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
@@ -70,7 +160,7 @@ export function openEdgeStore(path: string): EdgeStore {
   db.pragma('busy_timeout = 5000');
   migrateAgentDb(db);
 
-  const get = db.prepare<[string], { model_id: string; model_sha256: string; encoding: 'f32' | 'i8'; iv: Buffer; ciphertext: Buffer; tag: Buffer }>(
+  const get = db.prepare<[string], TemplateRow>(
     'SELECT model_id, model_sha256, encoding, iv, ciphertext, tag FROM templates WHERE credential_id = ?',
   );
   const put = db.prepare(
@@ -83,24 +173,107 @@ export function openEdgeStore(path: string): EdgeStore {
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM templates');
   const listRevoked = db.prepare<[], { credential_id: string }>('SELECT credential_id FROM revocations');
   const addRevoked = db.prepare('INSERT OR IGNORE INTO revocations (credential_id, revoked_at) VALUES (?, ?)');
+  const countRevoked = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM revocations');
+  const allTemplates = db.prepare<[], TemplateRow & { credential_id: string }>(
+    'SELECT credential_id, model_id, model_sha256, encoding, iv, ciphertext, tag FROM templates',
+  );
+  const listTemplateIds = db.prepare<[], { credential_id: string }>('SELECT credential_id FROM templates');
+  const getSync = db.prepare<[], { version: number; site_code: number; public_keys: string; templates_digest: string; applied_at: string }>(
+    'SELECT version, site_code, public_keys, templates_digest, applied_at FROM sync_state WHERE id = 1',
+  );
+  const putSync = db.prepare(
+    `INSERT INTO sync_state (id, version, site_code, public_keys, templates_digest, applied_at)
+     VALUES (1, @version, @siteCode, @publicKeys, @templatesDigest, @at)
+     ON CONFLICT(id) DO UPDATE SET version = excluded.version, site_code = excluded.site_code,
+       public_keys = excluded.public_keys, templates_digest = excluded.templates_digest, applied_at = excluded.applied_at`,
+  );
   let revokedCache: Set<string> | undefined;
+
+  const toTemplate = (credentialId: string, r: TemplateRow): EncryptedTemplate => ({
+    credentialId,
+    modelId: r.model_id,
+    modelSha256: r.model_sha256,
+    encoding: r.encoding,
+    iv: new Uint8Array(r.iv),
+    ciphertext: new Uint8Array(r.ciphertext),
+    tag: new Uint8Array(r.tag),
+  });
+  const storedDigest = () => templateSetDigest(allTemplates.all().map((r) => templateToWire(toTemplate(r.credential_id, r))));
+  const heldSync = (): HeldSync | undefined => {
+    const r = getSync.get();
+    if (!r) return undefined;
+    return {
+      version: r.version,
+      siteCode: r.site_code,
+      publicKeys: JSON.parse(r.public_keys) as SyncPublicKey[],
+      templatesDigest: r.templates_digest,
+      appliedAt: r.applied_at,
+    };
+  };
+  const putRow = (t: EncryptedTemplate, now: string) =>
+    put.run({ ...t, iv: Buffer.from(t.iv), ciphertext: Buffer.from(t.ciphertext), tag: Buffer.from(t.tag), now });
+
+  const applySyncTx = db.transaction((s: SyncSnapshot): SyncApplyReport => {
+    const held = heldSync();
+    if (held && s.version < held.version) {
+      throw new SyncRefused('SYNC_ERR_OLDER', `version ${s.version} is older than the version held (${held.version})`);
+    }
+    const now = new Date().toISOString();
+    const revoked = new Set(listRevoked.all().map((r) => r.credential_id));
+    let revocationsAdded = 0;
+    for (const id of s.revocations) {
+      if (revoked.has(id)) continue;
+      addRevoked.run(id, now);
+      revoked.add(id);
+      revocationsAdded++;
+    }
+    const wanted = new Map<string, EncryptedTemplate>();
+    let templatesRefused = 0;
+    for (const t of s.templates) {
+      if (revoked.has(t.credentialId)) templatesRefused++;
+      else wanted.set(t.credentialId, t);
+    }
+    let templatesDeleted = 0;
+    for (const { credential_id: id } of listTemplateIds.all()) {
+      if (!wanted.has(id)) templatesDeleted += del.run(id).changes;
+    }
+    let templatesWritten = 0;
+    for (const t of wanted.values()) {
+      const r = get.get(t.credentialId);
+      if (r && sameTemplate(toTemplate(t.credentialId, r), t)) continue;
+      putRow(t, now);
+      templatesWritten++;
+    }
+    // the store must now hold exactly the snapshot's templates, less the refused ones
+    const digest = storedDigest();
+    if (digest !== templateSetDigest([...wanted.values()].map(templateToWire))) {
+      throw new SyncRefused('SYNC_ERR_DIGEST', 'the templates stored do not match the snapshot applied');
+    }
+    putSync.run({
+      version: s.version,
+      siteCode: s.siteCode,
+      publicKeys: JSON.stringify(s.publicKeys.map((k) => ({ keyId: k.keyId, pem: k.pem }))),
+      templatesDigest: digest,
+      at: now,
+    });
+    return {
+      version: s.version,
+      templatesWritten,
+      templatesDeleted,
+      templatesRefused,
+      revocationsAdded,
+      templateCount: count.get()!.n,
+      revocationCount: countRevoked.get()!.n,
+    };
+  });
 
   return {
     getTemplate(credentialId) {
       const r = get.get(credentialId);
-      if (!r) return undefined;
-      return {
-        credentialId,
-        modelId: r.model_id,
-        modelSha256: r.model_sha256,
-        encoding: r.encoding,
-        iv: new Uint8Array(r.iv),
-        ciphertext: new Uint8Array(r.ciphertext),
-        tag: new Uint8Array(r.tag),
-      };
+      return r ? toTemplate(credentialId, r) : undefined;
     },
     putTemplate(t) {
-      put.run({ ...t, iv: Buffer.from(t.iv), ciphertext: Buffer.from(t.ciphertext), tag: Buffer.from(t.tag), now: new Date().toISOString() });
+      putRow(t, new Date().toISOString());
     },
     deleteTemplate(credentialId) {
       return del.run(credentialId).changes > 0;
@@ -123,6 +296,21 @@ export function openEdgeStore(path: string): EdgeStore {
       })();
       revokedCache = undefined;
     },
+    heldSync,
+    applySync(s) {
+      try {
+        // IMMEDIATE: the outbox writes through its own connection; take the write lock up front
+        return { ok: true, value: applySyncTx.immediate(s) };
+      } catch (err) {
+        if (err instanceof SyncRefused) {
+          return { ok: false, error: { code: err.code, message: err.message, heldVersion: heldSync()?.version ?? null } };
+        }
+        throw err;
+      } finally {
+        revokedCache = undefined;
+      }
+    },
+    templatesDigest: storedDigest,
     close() {
       db.close();
     },

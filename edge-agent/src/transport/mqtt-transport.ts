@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import {
   buildTopic,
   encodePayload,
+  parseSiteTopic,
+  siteSyncFilter,
   EVENT_TOPIC_KEYS,
   TOPICS,
   type EventTopicKey,
@@ -54,6 +56,8 @@ export interface MqttTransportOptions {
   closeTimeoutMs?: number | undefined;
   /** messages on this agent's retained `config` topic (subscribed at every connect) */
   onConfig?: ((payload: Uint8Array) => void) | undefined;
+  /** messages on the site's retained sync topics `portail/v1/{site}/sync/#` (subscribed at every connect) */
+  onSync?: ((topic: string, payload: Uint8Array) => void) | undefined;
 }
 
 export interface TransportStats {
@@ -254,7 +258,9 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
     c.on('connect', (connack) => c === client && onConnect(connack));
     c.on('close', () => c === client && onClose());
     c.on('message', (topic, payload) => {
-      if (c === client && topic === configTopic) opts.onConfig?.(payload);
+      if (c !== client) return;
+      if (topic === configTopic) opts.onConfig?.(payload);
+      else if (opts.onSync && parseSiteTopic(topic)?.site === site) opts.onSync(topic, payload);
     });
     c.on('packetreceive', (p) => {
       if (c === client && p.cmd === 'puback' && p.messageId !== undefined) pubackRc.set(p.messageId, p.reasonCode ?? 0);
@@ -312,6 +318,12 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
       // the retained configuration arrives right after the subscription, at every (re)connect
       client.subscribe(configTopic, { qos: 1 }, (err) => {
         if (err) logger.warn({ err: err.message }, 'config topic not subscribed');
+      });
+    }
+    if (opts.onSync) {
+      // the site's retained manifest and template chunks arrive after it: a week offline is one full snapshot
+      client.subscribe(siteSyncFilter(site), { qos: 1 }, (err) => {
+        if (err) logger.warn({ err: err.message }, 'sync topics not subscribed');
       });
     }
     schedulePump();

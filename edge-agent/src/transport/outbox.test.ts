@@ -178,7 +178,7 @@ describe('SQLite outbox', () => {
     expect(store.templateCount()).toBe(0);
     store.close();
     const db = new Database(path, { readonly: true });
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(3); // templates + revocations, outbox, sync state
     db.close();
   });
 
