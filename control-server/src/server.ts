@@ -17,6 +17,10 @@ import {
 } from './mqtt/mqtt-subscriber.js';
 import { createAuditLog } from './audit/audit-log.js';
 import { createSyncPublisher, type SyncPublisher } from './people/sync-publisher.js';
+import { openSigningKeyStore } from './people/signing-key-store.js';
+import { createAgentConfigObserver } from './privacy/agent-config-observer.js';
+import { createPrivacyService } from './privacy/privacy-service.js';
+import { createPurgeScheduler, DEFAULT_PURGE_INTERVAL_MS } from './privacy/purge-scheduler.js';
 import { parseBootstrapAdmin, readSecret } from './auth/bootstrap.js';
 import { ControlServerError } from './infra/errors.js';
 import { createAgentRepository } from './repositories/agent-repository.js';
@@ -132,6 +136,17 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       env,
       'auth.metricsToken',
     );
+    // retention, rights of the person, register, pilot, equal service (docs/privacy.md)
+    const agentConfigs = createAgentConfigObserver();
+    const privacy = createPrivacyService({
+      db,
+      audit,
+      keys: openSigningKeyStore(config.dataDir),
+      agents,
+      agentConfigs,
+      authMode: config.auth.mode,
+      logger: logger.child({ module: 'privacy' }),
+    });
 
     let broker: EmbeddedBroker | null = null;
     let subscriberUrl: string;
@@ -160,6 +175,8 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       logger: logger.child({ module: 'mqtt' }),
       onMessage: (topic, payload) => {
         ingest.handle(topic, payload);
+        // the retained configuration of each agent: cameras' location types for the register
+        agentConfigs.observe(topic, payload);
       },
       // a broker back without our session may have lost the retained site sync too
       onConnect: (sessionPresent) => {
@@ -204,6 +221,7 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
         auth,
         users,
         audit,
+        privacy,
       },
       auth: {
         mode: config.auth.mode,
@@ -219,6 +237,14 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
     });
     cleanups.push(() => app.close());
     await app.listen({ host: config.http.host, port: config.http.port });
+    // the retention purge: once now (not awaited: serving does not wait for it), then every hour
+    const purgeScheduler = createPurgeScheduler({
+      run: (trigger) => privacy.runPurge({ trigger }),
+      intervalMs: DEFAULT_PURGE_INTERVAL_MS,
+      logger: logger.child({ module: 'retention' }),
+    });
+    void purgeScheduler.start();
+    cleanups.push(() => purgeScheduler.stop());
     const address = app.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
     const httpUrl = `http://${hostPort(localHostFor(config.http.host), httpPort)}`;
