@@ -5,7 +5,11 @@ import { newEventId, PROTOCOL_VERSION, type EventTopicKey, type PayloadOf, type 
  * Bursts of agent events for the outbox fault tests. Event i carries its index in its edge time
  * (`ts` = BURST_BASE_MS + i ms), so the server's rows say which events arrived, once each, in what order.
  */
-export const BURST_BASE_MS = Date.UTC(2026, 0, 5, 7, 30);
+// recent on purpose: the control server's retention purge (at startup) deletes events older than
+// the site's policy by edge time, so a fixed date in the past would vanish at a server restart.
+// Start of the current UTC day: the same in the test and in the agent child process it spawns.
+const now = new Date();
+export const BURST_BASE_MS = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
 export const BURST_CAMERAS = ['gate-a', 'gate-b', 'hall'] as const;
 
 export type BurstEvent =
