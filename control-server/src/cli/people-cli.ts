@@ -9,12 +9,12 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tokenFromText } from '@portail/protocol';
 import type { Database } from 'better-sqlite3';
 import pino, { type Logger } from 'pino';
+import { cliActor, print, Refused as RefusedBase, reportFailure, UsageError } from './cli-common.js';
 import { createAuditLog } from '../audit/audit-log.js';
 import { renderCardPng, renderQrPng, type CardFace } from '../people/card.js';
 import {
@@ -135,23 +135,9 @@ export function progressLine(p: ImportProgress, width = 30): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}% ${p.done}/${p.total} ${p.phase}`;
 }
 
-class UsageError extends Error {}
-class Refused extends Error {
-  constructor(readonly error: PeopleError) {
-    super(error.message);
-  }
-}
+class Refused extends RefusedBase<PeopleError> {}
 
 type Values = Record<string, string | boolean | string[] | undefined>;
-
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    // no passwd entry for this uid (some containers)
-    return 'cli:unknown';
-  }
-}
 
 /** Write a file only its owner can read (cards and QR codes carry the token). */
 function writePrivate(file: string, data: Uint8Array): void {
@@ -180,7 +166,6 @@ export async function runPeopleCli(
   opts: PeopleCliOptions = {},
 ): Promise<number> {
   const logger = opts.logger ?? pino({ level: 'silent' });
-  const print = (s: NodeJS.WritableStream, text: string) => s.write(text.endsWith('\n') ? text : `${text}\n`);
   let values: Values;
   let positionals: string[];
   try {
@@ -612,35 +597,16 @@ export async function runPeopleCli(
     print(io.stdout, JSON.stringify({ ok: true, ...result }, null, 2));
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      print(io.stderr, `portail-admin: ${err.message}\n\n${PEOPLE_USAGE}`);
-      return 2;
-    }
-    if (err instanceof Refused) {
-      if (db)
-        createAuditLog(db).append({
-          actor,
-          action,
-          outcome: 'failed',
-          site,
-          target,
-          details: { code: err.error.code },
-        });
-      print(io.stdout, JSON.stringify({ ok: false, error: err.error }, null, 2));
-      print(io.stderr, `portail-admin: ${err.error.message} (${err.error.code})`);
-      return 1;
-    }
-    const code = (err as { code?: unknown }).code;
-    logger.error({ err }, 'people command failed');
-    print(
-      io.stdout,
-      JSON.stringify({
-        ok: false,
-        error: { code: typeof code === 'string' ? code : 'INTERNAL', message: (err as Error).message },
-      }),
-    );
-    print(io.stderr, `portail-admin: ${(err as Error).message}`);
-    return 3;
+    const opened = db;
+    return reportFailure(err, {
+      io,
+      usage: PEOPLE_USAGE,
+      logger,
+      what: 'people command failed',
+      auditRefusal: opened
+        ? (code) => createAuditLog(opened).append({ actor, action, outcome: 'failed', site, target, details: { code } })
+        : undefined,
+    });
   } finally {
     db?.close();
   }

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Database } from 'better-sqlite3';
 import pino, { type Logger } from 'pino';
+import { cliActor, print, Refused, reportFailure, UsageError } from './cli-common.js';
 import { createAuditLog, type AuditEntry } from '../audit/audit-log.js';
 import { openSigningKeyStore } from '../people/signing-key-store.js';
 import { createPrivacyService, type PrivacyService } from '../privacy/privacy-service.js';
@@ -46,21 +46,6 @@ export const PRIVACY_USAGE = `privacy commands (portail-admin [--data-dir DIR] p
   The register printed here lacks the cameras' location types (the server learns them from MQTT):
   GET /api/sites/:site/privacy/register on the running server has them.`;
 
-class UsageError extends Error {}
-class Refused extends Error {
-  constructor(readonly error: { code: string; message: string }) {
-    super(error.message);
-  }
-}
-
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    // no passwd entry for this uid (some containers)
-    return 'cli:unknown';
-  }
-}
 
 const DAY_MS = 86_400_000;
 
@@ -92,7 +77,6 @@ export async function runPrivacyCli(
   opts: { logger?: Logger; now?: () => Date } = {},
 ): Promise<number> {
   const logger = opts.logger ?? pino({ level: 'silent' });
-  const print = (s: NodeJS.WritableStream, text: string) => s.write(text.endsWith('\n') ? text : `${text}\n`);
   let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
@@ -371,27 +355,16 @@ export async function runPrivacyCli(
     else print(io.stdout, JSON.stringify({ ok: true, ...result }, null, 2));
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      print(io.stderr, `portail-admin: ${err.message}\n\n${PRIVACY_USAGE}`);
-      return 2;
-    }
-    if (err instanceof Refused) {
-      if (db) createAuditLog(db).append({ actor, outcome: 'failed', ...audit, details: { code: err.error.code } });
-      print(io.stdout, JSON.stringify({ ok: false, error: err.error }, null, 2));
-      print(io.stderr, `portail-admin: ${err.error.message} (${err.error.code})`);
-      return 1;
-    }
-    const code = (err as { code?: unknown }).code;
-    logger.error({ err }, 'privacy command failed');
-    print(
-      io.stdout,
-      JSON.stringify({
-        ok: false,
-        error: { code: typeof code === 'string' ? code : 'INTERNAL', message: (err as Error).message },
-      }),
-    );
-    print(io.stderr, `portail-admin: ${(err as Error).message}`);
-    return 3;
+    const opened = db;
+    return reportFailure(err, {
+      io,
+      usage: PRIVACY_USAGE,
+      logger,
+      what: 'privacy command failed',
+      auditRefusal: opened
+        ? (code) => createAuditLog(opened).append({ actor, outcome: 'failed', ...audit, details: { code } })
+        : undefined,
+    });
   } finally {
     db?.close();
   }

@@ -166,7 +166,7 @@ describe('permission matrix (auth required)', () => {
       expect(res.statusCode).toBe(200);
       const body = res.json<{ user: { username: string; roles: RoleGrant[] }; csrfToken: string }>();
       expect(body.user.username).toBe(who);
-      expect(body.user.roles).toEqual(expect.arrayContaining(USERS[who]));
+      expect(body.user.roles).toEqual(expect.arrayContaining([...USERS[who]] as RoleGrant[]));
       expect(body.csrfToken).toBe(sessions.get(who)!.csrf);
     },
     'POST /api/auth/totp/setup': async (who) => {
