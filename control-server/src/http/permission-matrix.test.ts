@@ -3,8 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { isRouteAccess, type RoleGrant } from '../auth/permissions.js';
 import { findStudent } from '../people/people-store.js';
-import { importRegistry } from '../people/registry-import.js';
-import { generateStudents, registryCsv } from '../people/testing.js';
 import type { StoredEvent } from '../repositories/event-repository.js';
 import { buildAuthTestApp, login, type AuthTestApp, type LoggedIn } from '../test-support/auth.js';
 import {
@@ -16,69 +14,27 @@ import {
   waitFor,
 } from '../test-support/fixtures.js';
 import { CSRF_HEADER } from './auth/auth-plugin.js';
+import {
+  createMatrixContext,
+  MATRIX_STUDENTS,
+  METRICS_TOKEN,
+  PEOPLE_ADMINS,
+  PRIVACY_WRITERS,
+  REGISTER_READERS,
+  USERS,
+  VISIBLE_AGENT_SITES,
+  VISIBLE_EVENTS,
+  WHO,
+  type MatrixRows,
+  type Who,
+} from './matrix/matrix-context.js';
 
 /**
  * The permission matrix: for every registered route and for /ws, what each role gets, including
  * cross-site attempts (403) and anonymous ones (401). A route added without a row here fails the
- * first test, so nobody can add an endpoint without deciding who may call it.
+ * first test, so nobody can add an endpoint without deciding who may call it. Rows of each area live in
+ * ./matrix/<area>-rows.ts (a function of the shared MatrixContext) and are spread into MATRIX below.
  */
-
-const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
-
-const USERS = {
-  rec1: [{ role: 'reception', site: 's1' }],
-  sup1: [{ role: 'supervisor', site: 's1' }],
-  adm1: [{ role: 'site_admin', site: 's1' }],
-  it1: [{ role: 'regional_it', site: 's1' }],
-  itAll: [{ role: 'regional_it', site: '*' }],
-  // regional IT everywhere, and site admin of s1 only: personal data of s1, not of s2
-  itAdm1: [
-    { role: 'regional_it', site: '*' },
-    { role: 'site_admin', site: 's1' },
-  ],
-} satisfies Record<string, RoleGrant[]>;
-type Who = keyof typeof USERS | 'anonymous';
-const WHO: Who[] = ['anonymous', ...(Object.keys(USERS) as Array<keyof typeof USERS>)];
-
-/** kind@site strings of the events each user must see, all other combinations hidden */
-const VISIBLE_EVENTS: Record<keyof typeof USERS, string[]> = {
-  rec1: ['access@s1', 'camera@s1'],
-  sup1: ['access@s1', 'movement@s1', 'camera@s1'],
-  adm1: ['access@s1', 'movement@s1', 'camera@s1'],
-  it1: ['camera@s1'],
-  itAll: ['camera@s1', 'camera@s2'],
-  itAdm1: ['access@s1', 'movement@s1', 'camera@s1', 'camera@s2'],
-};
-const VISIBLE_AGENT_SITES: Record<keyof typeof USERS, string[]> = {
-  rec1: ['s1'],
-  sup1: ['s1'],
-  adm1: ['s1'],
-  it1: ['s1'],
-  itAll: ['s1', 's2'],
-  itAdm1: ['s1', 's2'],
-};
-
-/** sites where each user holds register:read (the register, retention, pilot, equal service: no personal data) */
-const REGISTER_READERS: Record<keyof typeof USERS, string[]> = {
-  rec1: [],
-  sup1: [],
-  adm1: ['s1'],
-  it1: ['s1'],
-  itAll: ['s1', 's2'],
-  itAdm1: ['s1', 's2'],
-};
-/** retention:write: site admins only, never regional IT through its own role */
-const PRIVACY_WRITERS: Record<keyof typeof USERS, string[]> = {
-  rec1: [],
-  sup1: [],
-  adm1: ['s1'],
-  it1: [],
-  itAll: [],
-  itAdm1: ['s1'],
-};
-/** people:export and people:erase: personal data, site admins only */
-const PEOPLE_ADMINS = PRIVACY_WRITERS;
-const MATRIX_STUDENTS = generateStudents(12, 77);
 
 const byKindSite = (events: Array<Pick<StoredEvent, 'kind' | 'site'>>): string[] =>
   [...new Set(events.map((e) => `${e.kind}@${e.site}`))].sort();
@@ -106,25 +62,11 @@ describe('permission matrix (auth required)', () => {
     await t?.close();
   });
 
-  const headersOf = (who: Who): Record<string, string> => (who === 'anonymous' ? {} : sessions.get(who)!.headers);
-  const get = (who: Who, url: string) => t.app.inject({ method: 'GET', url, headers: headersOf(who) });
-  const send = (who: Who, method: 'PUT' | 'POST', url: string, payload?: Record<string, unknown>) =>
-    t.app.inject({ method, url, headers: headersOf(who), ...(payload ? { payload } : {}) });
-  /** 401 anonymous, 200 where the caller is listed for the site, else 403 */
-  const expectedFor = (who: Who, site: string, allowed: Record<keyof typeof USERS, string[]>) =>
-    who === 'anonymous' ? 401 : allowed[who].includes(site) ? 200 : 403;
-  let studentsImported = false;
-  const ensureStudents = () => {
-    if (studentsImported) return;
-    studentsImported = true;
-    for (const site of ['s1', 's2']) {
-      const r = importRegistry(t.db, { site, bytes: Buffer.from(registryCsv(MATRIX_STUDENTS)), actor: 'test' });
-      expect(r.ok).toBe(true);
-    }
-  };
+  const ctx = createMatrixContext(() => t, sessions);
+  const { headersOf, get, send, expectedFor, ensureStudents } = ctx;
 
   /** Every route, with the status each caller gets (or a check of the body). */
-  const MATRIX: Record<string, (who: Who) => Promise<void>> = {
+  const CORE_ROWS: MatrixRows = {
     'GET /healthz': async (who) => {
       const res = await get(who, '/healthz');
       expect(res.statusCode).toBe(200);
@@ -444,6 +386,11 @@ describe('permission matrix (auth required)', () => {
         ws.socket.close();
       }
     },
+  };
+
+  // rows of each area, from ./matrix/*-rows.ts; add yours here
+  const MATRIX: MatrixRows = {
+    ...CORE_ROWS,
   };
 
   function openWs(headers: Record<string, string>) {
