@@ -1,6 +1,21 @@
 import { useSyncExternalStore } from 'react';
-import en from './en.json';
-import fr from './fr.json';
+import adminEn from './admin.en.json';
+import adminFr from './admin.fr.json';
+import commonEn from './en.json';
+import commonFr from './fr.json';
+import fleetEn from './fleet.en.json';
+import fleetFr from './fleet.fr.json';
+import gateEn from './gate.en.json';
+import gateFr from './gate.fr.json';
+import liveEn from './live.en.json';
+import liveFr from './live.fr.json';
+import shellEn from './shell.en.json';
+import shellFr from './shell.fr.json';
+
+// one dictionary per area (common + shell, gate, live, admin, fleet), merged: each view's keys
+// live in its own pair of files so that work on one view never collides with another's
+const fr = { ...commonFr, ...shellFr, ...gateFr, ...liveFr, ...adminFr, ...fleetFr };
+const en = { ...commonEn, ...shellEn, ...gateEn, ...liveEn, ...adminEn, ...fleetEn };
 
 export type Lang = 'fr' | 'en';
 export type MessageKey = keyof typeof fr;
