@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, createWriteStream, readFileSync, writ
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = resolve(process.env.PORTAIL_DATA_DIR ?? join(root, '..', 'shared', 'data'));
@@ -114,7 +115,9 @@ let agent = null;
 
 const serverLog = logTo('server');
 const server = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'control-server/src/main.ts'),
-  '--data-dir', demoDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort)], {
+  '--data-dir', demoDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort),
+  // broker accounts and ACLs even on loopback: the agent below connects with its provisioned account
+  '--mqtt-auth', 'required'], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'pipe'],
   detached: true,
@@ -168,9 +171,27 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
+// The agent's broker account, as on a site (docs/deploy.md): `portail-admin agent provision` writes
+// its bundle (password file, agent.yaml); the demo keeps its own cameras and takes the bundle's MQTT
+// block. --replace: a new password at every run, the previous one stops working.
+const bundleDir = join(demoDir, 'agent-gate-1');
+const provisioned = await adminCli(['agent', 'provision', '--site', DEMO_SITE, '--agent', 'gate-1',
+  '--broker-url', `mqtt://127.0.0.1:${mqttPort}`, '--out', bundleDir, '--replace']);
+if (provisioned.code !== 0) {
+  say(`could not provision the demo agent: ${provisioned.out}`);
+  stopping = true;
+  server.kill('SIGTERM');
+  process.exit(1);
+}
+const bundleMqtt = parseYaml(readFileSync(join(bundleDir, 'agent.yaml'), 'utf8')).mqtt;
+const demoAgentConfig = parseYaml(readFileSync(join(root, 'config', 'demo-agent.yaml'), 'utf8'));
+demoAgentConfig.mqtt = { ...demoAgentConfig.mqtt, ...bundleMqtt, passwordFile: join(bundleDir, bundleMqtt.passwordFile) };
+const agentConfigFile = join(demoDir, 'agent.yaml');
+writeFileSync(agentConfigFile, stringifyYaml(demoAgentConfig), { mode: 0o600 });
+
 const agentLog = logTo('agent');
 agent = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'edge-agent/src/main.ts'),
-  '--config', join(root, 'config', 'demo-agent.yaml'), '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`], {
+  '--config', agentConfigFile, '--mqtt-url', `mqtt://127.0.0.1:${mqttPort}`], {
   cwd: root,
   stdio: ['ignore', 'pipe', 'pipe'],
   // own process group: Ctrl-C reaches only this script, which stops the agent before the server
@@ -186,7 +207,7 @@ agent.on('exit', (code) => {
 // created while the server runs and the agent starts: the CLI waits for SQLite's lock if it must
 const made = await Promise.all(accounts.map(ensureAccount));
 
-say(`control server: MQTT mqtt://127.0.0.1:${mqttPort}, data in ${demoDir}`);
+say(`control server: MQTT mqtt://127.0.0.1:${mqttPort} (accounts required; the agent's: ${bundleDir}), data in ${demoDir}`);
 say(`edge agent gate-1: cameras "entrance" (${gateClip.split('/').pop()}) and "hall" (${hallClip.split('/').pop()})`);
 say(`logs: ${join(demoDir, 'server.log')}, ${join(demoDir, 'agent.log')}`);
 say(`open the console: ${consoleUrl}   (Ctrl-C to stop)`);

@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { TotpEnrolmentPage } from './auth/totp-enrolment.js';
 import { useSession } from './auth/use-session.js';
 import { LoginPage } from './components/login-page.js';
 import { useI18n } from './i18n/i18n.js';
@@ -35,8 +36,10 @@ export function App() {
         </div>
       );
     case 'anonymous':
-      return <LoginPage api={session.api} notice={state.notice} onLoggedIn={session.loggedIn} />;
+      return <LoginPage api={session.api} notice={state.notice} onLoggedIn={session.loggedIn} login={state.login} />;
     case 'ready':
+      // a role that requires a second factor: nothing else until it is enrolled
+      if (state.session.totpEnrolmentRequired) return <TotpEnrolmentPage info={state.session} session={session} />;
       return <ConsoleShell info={state.session} session={session} />;
   }
 }

@@ -1,3 +1,4 @@
+import { agentTopicsFilter, TOPICS } from '@portail/protocol';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -5,19 +6,31 @@ import { buildServer } from './http/build-server.js';
 import type { MqttStatus } from './http/deps.js';
 import type { LiveHubStats } from './http/ws/live-hub.js';
 import { createIngest } from './ingest/ingest-service.js';
+import { createTickBatcher, type TickBatcher } from './ingest/tick-batcher.js';
 import type { IngestStats } from './ingest/ingest-stats.js';
 import { createLogger } from './infra/logger.js';
 import { hostPort, localHostFor } from './infra/net-url.js';
-import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/embedded-broker.js';
+import type { EmbeddedBroker } from './mqtt/embedded-broker.js';
+import { startSiteBroker } from './mqtt/embedded-broker-setup.js';
 import {
   redactUrl,
   resolveExternalCredentials,
+  sharedFilter,
   startMqttSubscriber,
   type MqttSubscriber,
+  type MqttSubscriberOptions,
 } from './mqtt/mqtt-subscriber.js';
+import { createSiteStats } from './alerts/site-stats.js';
+import { createAlertService } from './alerts/alert-service.js';
 import { createAuditLog } from './audit/audit-log.js';
+import { createCameraServices } from './cameras/camera-services.js';
+import { createFleetQueries } from './cameras/fleet-queries.js';
+import { createAgentConfigService } from './agent-config/agent-config-service.js';
+import { createSiteDirectory } from './agent-config/site-directory.js';
+import { createPeopleApi } from './people/people-api.js';
 import { createSyncPublisher, type SyncPublisher } from './people/sync-publisher.js';
 import { openSigningKeyStore } from './people/signing-key-store.js';
+import { createGateService } from './gate/gate-service.js';
 import { createAgentConfigObserver } from './privacy/agent-config-observer.js';
 import { createPrivacyService } from './privacy/privacy-service.js';
 import { createPurgeScheduler, DEFAULT_PURGE_INTERVAL_MS } from './privacy/purge-scheduler.js';
@@ -29,6 +42,8 @@ import { createLoginThrottleRepository } from './repositories/login-throttle-rep
 import { createSessionRepository } from './repositories/session-repository.js';
 import { createUserRepository } from './repositories/user-repository.js';
 import { createAuthService } from './services/auth-service.js';
+import { createAuthStore } from './auth/auth-store.js';
+import { createOidcLogin } from './auth/oidc-login.js';
 import { createLiveBus } from './services/live-bus.js';
 import { openDatabase } from './store/database.js';
 
@@ -104,12 +119,17 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       bus,
       logger: logger.child({ module: 'ingest' }),
       onSyncState: (state) => late.sync?.onAgentState(state),
+      // one transaction per batch of messages (scale: docs/performance.md)
+      db,
+      ...(config.sites ? { sites: config.sites } : {}),
     });
     const dbProbe = db.prepare('SELECT 1 AS one');
     const env = opts.env ?? process.env;
     const audit = createAuditLog(db);
     const users = createUserRepository(db);
+    const authStore = createAuthStore(db);
     const auth = createAuthService({
+      store: authStore,
       users,
       sessions: createSessionRepository(db),
       throttle: createLoginThrottleRepository(db),
@@ -117,6 +137,24 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       policy: config.auth,
       logger: logger.child({ module: 'auth' }),
     });
+    // OpenID Connect login (auth.oidc): the provider is discovered at the first login, not here
+    const oidcConfig = config.auth.oidc;
+    const oidc = oidcConfig
+      ? createOidcLogin({
+          settings: {
+            issuer: oidcConfig.issuer,
+            clientId: oidcConfig.clientId,
+            clientSecret: readSecret({ file: oidcConfig.clientSecretFile }, env, 'auth.oidc.clientSecretFile'),
+            redirectUrl: oidcConfig.redirectUrl,
+            scopes: oidcConfig.scopes,
+            label: oidcConfig.label,
+            mapping: oidcConfig.mapping,
+          },
+          users,
+          store: authStore,
+          logger: logger.child({ module: 'oidc' }),
+        })
+      : null;
     // the head is the anchor of the audit chain: a copy outside the database (this log) reveals a rewrite
     logger.info({ auditHead: audit.head() }, 'audit log head');
     const bootstrap = parseBootstrapAdmin(env.PORTAIL_BOOTSTRAP_ADMIN);
@@ -137,6 +175,16 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       'auth.metricsToken',
     );
     // retention, rights of the person, register, pilot, equal service (docs/privacy.md)
+    // the camera registry (source URLs encrypted), snapshots, preview relay, enrolment capture (docs/api.md)
+    const cameras = createCameraServices({
+      db,
+      dataDir: config.dataDir,
+      keys: openSigningKeyStore(config.dataDir),
+      settings: config.cameras,
+      logger: logger.child({ module: 'cameras' }),
+    });
+    // after the HTTP server (cleanups run in reverse): its sockets close first, then ffmpeg and the models
+    cleanups.push(() => cameras.close());
     const agentConfigs = createAgentConfigObserver();
     const privacy = createPrivacyService({
       db,
@@ -144,23 +192,35 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       keys: openSigningKeyStore(config.dataDir),
       agents,
       agentConfigs,
+      cameraRegistry: cameras.registry,
       authMode: config.auth.mode,
       logger: logger.child({ module: 'privacy' }),
+    });
+    // versioned agent configurations, published retained through the MQTT client made below
+    const configMqtt: { client?: MqttSubscriber } = {};
+    const agentConfig = createAgentConfigService({
+      db,
+      publish: async (topic, payload, o) => {
+        if (!configMqtt.client) throw new ControlServerError('SERVER_ERR_MQTT_NOT_STARTED', 'MQTT client not started yet');
+        return configMqtt.client.publish(topic, payload, o);
+      },
+      logger: logger.child({ module: 'agent-config' }),
+      ...(config.sites ? { sites: config.sites } : {}),
     });
 
     let broker: EmbeddedBroker | null = null;
     let subscriberUrl: string;
     let mqttUrl: string;
-    let creds: ReturnType<typeof resolveExternalCredentials> = {};
+    let creds: ReturnType<typeof resolveExternalCredentials> & Pick<MqttSubscriberOptions, 'tls'> = {};
     if (config.mqtt.mode === 'embedded') {
-      broker = await startEmbeddedBroker({
-        host: config.mqtt.host,
-        port: config.mqtt.port,
-        logger: logger.child({ module: 'broker' }),
-      });
+      // accounts + ACL (mqtt/acl.ts) unless auth is none on loopback; TLS when mqtt.tls is set
+      const site = await startSiteBroker(config.mqtt, { db, logger: logger.child({ module: 'broker' }) });
+      broker = site.broker;
       const b = broker;
       cleanups.push(() => b.close());
-      subscriberUrl = `mqtt://${hostPort(localHostFor(config.mqtt.host), broker.port)}`;
+      const { url, ...siteCreds } = site.client;
+      subscriberUrl = url;
+      creds = siteCreds;
       mqttUrl = subscriberUrl;
     } else {
       creds = resolveExternalCredentials(config.mqtt, env);
@@ -168,23 +228,61 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       mqttUrl = redactUrl(config.mqtt.url);
     }
 
+    // Embedded broker: the agents' messages reach the ingest in-process (no MQTT encoding, socket or
+    // client session in between: docs/performance.md), one transaction per event-loop turn. The MQTT
+    // client below then subscribes to the retained `config` topics only (what the observers need).
+    const ownedSites = config.sites ?? ['+'];
+    let batcher: TickBatcher | null = null;
+    if (broker) {
+      const b = createTickBatcher({ ingest, logger: logger.child({ module: 'ingest' }) });
+      batcher = b;
+      cleanups.push(() => b.close());
+      for (const site of ownedSites) await broker.subscribeLocal(agentTopicsFilter(site), b.handle);
+    }
+    const fastPath = batcher !== null;
     const subscriber: MqttSubscriber = await startMqttSubscriber({
       url: subscriberUrl,
       clientId: config.mqtt.clientId,
       ...creds,
       logger: logger.child({ module: 'mqtt' }),
       onMessage: (topic, payload) => {
-        ingest.handle(topic, payload);
+        if (!fastPath) ingest.handle(topic, payload);
         // the retained configuration of each agent: cameras' location types for the register
         agentConfigs.observe(topic, payload);
+        agentConfig.observe(topic, payload);
       },
+      // the messages of one socket read in one transaction; their PUBACKs leave after its commit
+      batch: {
+        begin: () => {
+          // with the fast path only `config` topics come this way: nothing for the ingest
+          const b = fastPath ? null : ingest.begin();
+          return {
+            handle: (topic, payload) => {
+              b?.handle(topic, payload);
+              agentConfigs.observe(topic, payload);
+              agentConfig.observe(topic, payload);
+            },
+            commit: () => b?.commit().ok ?? true,
+          };
+        },
+      },
+      // scale-out: only the owned sites, shared among the instances of a group when the broker can
+      filters: ownedSites.map((site) =>
+        fastPath
+          ? agentTopicsFilter(site).replace(/#$/, TOPICS.config.suffix)
+          : sharedFilter(agentTopicsFilter(site), config.mqtt.mode === 'external' ? config.mqtt.sharedGroup : undefined),
+      ),
       // a broker back without our session may have lost the retained site sync too
       onConnect: (sessionPresent) => {
         if (!sessionPresent) late.sync?.republishAll();
+        // the broker re-delivers the retained configurations at every subscription: publish what it lacks once they settled
+        agentConfig.onConnect();
       },
       ...(opts.mqttStartupWaitMs !== undefined ? { startupWaitMs: opts.mqttStartupWaitMs } : {}),
     });
     cleanups.push(() => subscriber.close());
+    configMqtt.client = subscriber;
+    cleanups.push(() => agentConfig.stop());
 
     // templates, revocations and keys for the agents of each site, retained on portail/v1/{site}/sync/...
     const publisher = createSyncPublisher({
@@ -197,6 +295,18 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
     late.sync = publisher;
     publisher.start();
     cleanups.push(() => publisher.stop());
+    // students, imports, consent, enrolment (models opened on first use), credentials, for the HTTP routes
+    const people = createPeopleApi({
+      db,
+      dataDir: config.dataDir,
+      keys: openSigningKeyStore(config.dataDir),
+      agents,
+      notify: (site) => publisher.notify(site),
+      published: (site) => publisher.published(site),
+      publishImport: (job) => bus.publish({ type: 'people_import', site: job.site, job }),
+      logger: logger.child({ module: 'people' }),
+    });
+    cleanups.push(() => people.close());
 
     const mqttStatus = (): MqttStatus => ({
       mode: config.mqtt.mode,
@@ -222,6 +332,17 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
         users,
         audit,
         privacy,
+        ...(oidc ? { oidc } : {}),
+        // the gate view (reception): who is behind a passage, acknowledgements, overrides, visitors
+        gate: createGateService({ db, dataDir: config.dataDir, keys: openSigningKeyStore(config.dataDir) }),
+        agentConfig,
+        sites: createSiteDirectory(db),
+        // the supervisors' alert queue: acknowledgements of events and offline states
+        alerts: createAlertService({ db, agents }),
+        siteStats: createSiteStats(db),
+        people,
+        cameras,
+        fleet: createFleetQueries(db),
       },
       auth: {
         mode: config.auth.mode,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { FfmpegCamera, type CameraStateChange } from './camera/ffmpeg-camera.js';
 import { decodeInputArgs } from './camera/ffmpeg-presets.js';
 import { LatestFrameQueue } from './camera/latest-frame-queue.js';
-import { evaluateLiveConfig } from './config/live-config.js';
+import { evaluateLiveConfig, keepScoresAbove, liveScoreThresholds, type ScoreThresholds } from './config/live-config.js';
 import { cameraUrl } from './config/load.js';
 import type { AgentFileConfig, CameraConfig } from './config/schema.js';
 import { StageLatencies } from './health/latency-stats.js';
@@ -12,6 +12,7 @@ import { createAgentMetrics, type AgentMetrics } from './health/metrics.js';
 import type { MqttTransport } from './transport/mqtt-transport.js';
 import { openLineScanner, type LineScanner } from './credentials/line-scanner.js';
 import { createTrackingPipeline, type MovementAlert, type TrackingPipeline } from './tracking/tracking-pipeline.js';
+import { createTrackTrails, tracksPayload, type TrackTrails } from './tracking/track-trails.js';
 import type { GateVerifier, PassageVerdict } from './verification/gate-verifier.js';
 import type { GateRuntime } from './verification/open-gate.js';
 import { createEdgeSync, type EdgeSync } from './sync/edge-sync.js';
@@ -53,6 +54,8 @@ interface CameraRuntime {
   verifier?: GateVerifier | undefined;
   scanner?: LineScanner | undefined;
   tracking?: TrackingPipeline | undefined;
+  /** recent trajectories published on `tracks` (tracking cameras) */
+  trails?: TrackTrails | undefined;
   loop?: Promise<void>;
 }
 
@@ -99,6 +102,9 @@ export function createAgent(deps: AgentDeps): Agent {
   let stopping = false;
   let publishFailures = 0;
   let appliedConfigVersion: number | null = null;
+  /** the detectors drop what scores below the local file's thresholds; a live configuration may ask for more */
+  const scoreFloors: ScoreThresholds = { face: config.vision.face.scoreThreshold, person: config.vision.person.scoreThreshold };
+  let scoreThresholds: ScoreThresholds = { ...scoreFloors };
 
   const models = (): ModelInfo[] =>
     counters.map((c) => ({ name: c.detector.modelName, sha256: c.detector.sha256, provider: c.detector.provider }));
@@ -149,7 +155,7 @@ export function createAgent(deps: AgentDeps): Agent {
   async function runDetector<D>(c: DetectorCounters | undefined, frame: Frame): Promise<D[]> {
     if (!c) return [];
     const t0 = performance.now();
-    const found = (await c.detector.detect(frame)) as D[];
+    const found = keepScoresAbove((await c.detector.detect(frame)) as Array<D & { score: number }>, scoreThresholds[c.kind]);
     latencies.record(c.kind, performance.now() - t0);
     c.framesRun++;
     metrics.detections.inc({ model: c.detector.modelName, kind: c.kind }, found.length);
@@ -210,6 +216,15 @@ export function createAgent(deps: AgentDeps): Agent {
     for (const alert of step.movementAlerts) publishMovement(cam, alert);
     for (const [rule, counts] of Object.entries(step.lineCounts ?? {})) {
       publishSafely('line counts', transport?.publish('movement', { ...movementEvent(cam, frame.tsMs), kind: 'line_counts', rule, counts }));
+    }
+    // recent anonymous trajectories and the rules' geometry for the supervisors' camera tile: QoS 0,
+    // worthless once stale, so nothing is queued while the broker is away
+    cam.trails ??= createTrackTrails();
+    cam.trails.observe(step.tracks, frame.tsMs);
+    const trails = cam.trails.take(frame.tsMs);
+    if (trails && transport?.connected) {
+      const payload = tracksPayload({ site: config.site, agent: config.agent, camera: cam.config.id, tsMs: frame.tsMs, frame, trails, rules: cam.tracking.geometry() });
+      publishSafely('tracks', transport.publish('tracks', payload));
     }
   }
 
@@ -305,7 +320,7 @@ export function createAgent(deps: AgentDeps): Agent {
    * changes and the rejection is published on config/state with its reasons.
    */
   function onConfigMessage(raw: Uint8Array): void {
-    const result = evaluateLiveConfig(raw, { site: config.site, agent: config.agent, cameras: config.cameras });
+    const result = evaluateLiveConfig(raw, { site: config.site, agent: config.agent, cameras: config.cameras, scoreFloors });
     const answer = (r: 'applied' | 'rejected', receivedVersion: number | null, errors?: string[]) =>
       publishSafely(
         'config state',
@@ -332,6 +347,7 @@ export function createAgent(deps: AgentDeps): Agent {
       return;
     }
     appliedConfigVersion = result.config.configVersion;
+    scoreThresholds = liveScoreThresholds(result.config, scoreFloors);
     metrics.configVersion.set(appliedConfigVersion);
     logger.info({ configVersion: appliedConfigVersion }, 'configuration applied');
     answer('applied', appliedConfigVersion);

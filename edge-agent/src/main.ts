@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createAgent } from './agent.js';
-import { ConfigError, loadAgentConfig } from './config/load.js';
+import { ConfigError, loadAgentConfig, readMqttSecrets } from './config/load.js';
 import { createMqttTransport } from './transport/mqtt-transport.js';
 import { openGate } from './verification/open-gate.js';
 import { openDetectors } from './vision/open-detectors.js';
@@ -49,6 +49,14 @@ async function main(): Promise<number> {
     throw err;
   }
   const agentLogger = logger.child({ site: config.site, agent: config.agent });
+  let mqttSecrets: ReturnType<typeof readMqttSecrets>;
+  try {
+    mqttSecrets = readMqttSecrets(config.mqtt, values.config ?? process.env.PORTAIL_AGENT_CONFIG, process.env);
+  } catch (err) {
+    logger.fatal((err as Error).message);
+    process.stderr.write(`portail-agent: ${(err as Error).message}\n`);
+    return 2;
+  }
   const agent = createAgent({
     config,
     logger: agentLogger,
@@ -60,7 +68,7 @@ async function main(): Promise<number> {
         site: config.site,
         agent: config.agent,
         username: config.mqtt.username,
-        password: config.mqtt.passwordEnv ? process.env[config.mqtt.passwordEnv] : undefined,
+        ...mqttSecrets,
         keepaliveS: config.mqtt.keepaliveS,
         logger: agentLogger.child({ module: 'mqtt' }),
         onlineStatus,

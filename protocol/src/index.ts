@@ -8,6 +8,7 @@ export * from './schemas/health.js';
 export * from './schemas/events.js';
 export * from './schemas/config.js';
 export * from './schemas/sync.js';
+export * from './schemas/tracks.js';
 export * from './sync/sync-wire.js';
 export { jsonSchemaOf } from './json-schema.js';
 export * from './credential/index.js';

@@ -4,6 +4,7 @@ import { agentConfigSchema, configStateSchema } from './schemas/config.js';
 import { accessEventSchema, cameraEventSchema, movementEventSchema } from './schemas/events.js';
 import { healthSchema } from './schemas/health.js';
 import { statusSchema } from './schemas/status.js';
+import { tracksSchema } from './schemas/tracks.js';
 import { SYNC_MAX_CHUNKS, syncChunkSchema, syncManifestSchema, syncStateSchema } from './schemas/sync.js';
 import { TOPIC_ROOT } from './version.js';
 
@@ -82,6 +83,15 @@ export const TOPICS = {
     retain: true,
     publisher: 'agent',
     description: 'The site sync version the agent holds (templates, revocations, keys), or why the last one was rejected',
+  },
+  tracks: {
+    suffix: 'tracks',
+    schema: tracksSchema,
+    qos: 0,
+    retain: false,
+    publisher: 'agent',
+    description:
+      'Recent anonymous trajectories of a tracking camera (foot-point polylines, rotating random ids) and its rules\' geometry, every few seconds; not stored',
   },
 } as const satisfies Record<string, TopicSpec>;
 

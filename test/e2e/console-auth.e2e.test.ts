@@ -28,8 +28,6 @@ import { waitUntil } from '../helpers/wait.js';
 
 const SITE = 'e2e-lycee';
 const OTHER_SITE = 'autre-lycee';
-/** the only refusal a fresh page makes: it asks who is logged in before anyone is */
-const ME_401: ExpectedHttpError = { status: 401, path: '/api/auth/me' };
 
 describe('console login, roles and logout against a server with accounts required', () => {
   let t: TestServer;
@@ -42,8 +40,11 @@ describe('console login, roles and logout against a server with accounts require
   let context: BrowserContext;
   let page: Page;
   let errors: string[];
-  const expected: ExpectedHttpError[] = [ME_401];
+  // a fresh page asks who is logged in: /api/auth/me answers 200 `{ authenticated: false }`, no refusal
+  const expected: ExpectedHttpError[] = [];
   const sockets: PwWebSocket[] = [];
+  /** the access event stored before any login: reception's first gate card */
+  let accessId = '';
   /** answers of GET /api/auth/me seen by the page */
   let meCalls = 0;
 
@@ -142,6 +143,7 @@ describe('console login, roles and logout against a server with accounts require
     };
     await publish('camera', SITE, 'gate-1', camera);
     await publish('access', SITE, 'gate-1', access);
+    accessId = access.id;
     await publish('movement', SITE, 'gate-1', movement);
     // stored before any console connects: each login's hello snapshot carries them
     await waitUntil(
@@ -264,27 +266,28 @@ describe('console login, roles and logout against a server with accounts require
     expect(errors).toEqual([]);
   }, 30_000);
 
-  it('logs in as reception: no movement panels, the list says which kinds this account sees', async () => {
+  it('logs in as reception: lands on the gate view, one card per passage, no movement, no admin menu', async () => {
     await login(accueil);
     expect(await page.getByTestId('user-role').innerText()).toBe('Accueil · e2e-lycee');
-    await page.getByTestId(`agent-row-${SITE}-gate-1`).waitFor();
+    await page.getByTestId('gate-view').waitFor();
+    expect(new URL(page.url()).hash).toBe('#/gate');
+    // the gate only: no supervision panels, no admin or fleet menu
+    expect(
+      await page
+        .locator('[data-testid^="nav-"]')
+        .evaluateAll((els: Array<{ getAttribute(name: string): string | null }>) =>
+          els.map((e) => e.getAttribute('data-testid')),
+        ),
+    ).toEqual(['nav-gate']);
     expect(await page.getByTestId('line-counts').count()).toBe(0);
-    // the alert queue stays: face mismatches and spoofing suspicions at the gate are reception's
-    expect(await page.getByTestId('alert-queue').count()).toBe(1);
-    expect(await page.getByTestId('events-kinds').getAttribute('data-kinds')).toBe('access camera');
-    expect(await page.getByTestId('events-kinds').innerText()).toBe('Avec ce compte : accès, caméra.');
-    await expect
-      .poll(async () =>
-        (
-          await page
-            .getByTestId('event-row')
-            .evaluateAll((rows: Array<{ getAttribute(name: string): string | null }>) =>
-              rows.map((r) => r.getAttribute('data-kind')),
-            )
-        ).sort(),
-      )
-      .toEqual(['access', 'camera']);
-    // a movement published now does not reach this console either (the server filters the feed)
+    expect(await page.getByTestId('alert-queue').count()).toBe(0);
+    // the passage stored before the login is a card: verdict in French; its badge is unknown to the server
+    const first = page.locator(`[data-testid="gate-card"][data-event-id="${accessId}"]`);
+    await first.waitFor();
+    expect(await first.getByTestId('gate-verdict').innerText()).toContain('Badge valide');
+    await expect.poll(() => first.getAttribute('data-holder')).toBe('none');
+    expect(await first.getByTestId('gate-name').innerText()).toBe('Personne non identifiée');
+    // a movement published now reaches no card (the server filters the feed); a new passage does
     await publish('movement', SITE, 'gate-1', {
       ...envelope('hall'),
       kind: 'wrong_way',
@@ -292,10 +295,20 @@ describe('console login, roles and logout against a server with accounts require
       direction: 'out',
       trackId: 'mh7jnistiwnmicq3',
     } satisfies MovementEvent);
-    const marker: CameraEvent = { ...envelope('hall'), state: 'stalled', code: 'STALLED' };
-    await publish('camera', SITE, 'gate-1', marker);
-    await page.locator(`[data-testid="event-row"][data-event-id="${marker.id}"]`).waitFor();
-    expect(await page.locator('[data-testid="event-row"][data-kind="movement"]').count()).toBe(0);
+    const marker: AccessEvent = {
+      ...envelope('entrance'),
+      passageId: 'p-auth-2',
+      credentialId: 'c-auth-2',
+      decision: 'spoof_suspected',
+      biometric: true,
+    };
+    await publish('access', SITE, 'gate-1', marker);
+    const pinned = page.locator(`[data-testid="gate-card"][data-event-id="${marker.id}"]`);
+    await pinned.waitFor();
+    // a suspected spoof is pinned until acknowledged
+    expect(await pinned.getAttribute('data-pending')).toBe('true');
+    expect(await page.getByTestId('gate-card').count()).toBe(2);
+    expect(await page.getByTestId('gate-shortcuts').innerText()).toContain('acquitter');
     await saveScreenshot(page, 'console-auth-reception');
     expect(errors).toEqual([]);
   }, 30_000);
@@ -318,8 +331,10 @@ describe('console login, roles and logout against a server with accounts require
   it('regional IT (bootstrap admin) sees agents of every site and camera events, no access verdicts', async () => {
     await login(admin);
     expect(await page.getByTestId('user-role').innerText()).toBe('Informatique régionale · tous les sites');
-    await page.getByTestId(`agent-row-${OTHER_SITE}-gate-9`).waitFor();
-    await page.getByTestId(`agent-row-${SITE}-gate-1`).waitFor();
+    // it lands on the fleet view: every site's agents, machine figures only
+    await page.getByTestId('fleet-view').waitFor();
+    await page.getByTestId(`fleet-agent-${OTHER_SITE}-gate-9`).waitFor();
+    await page.getByTestId(`fleet-agent-${SITE}-gate-1`).waitFor();
     expect(await page.getByTestId('alert-queue').count()).toBe(0);
     expect(await page.getByTestId('line-counts').count()).toBe(0);
     expect(await page.getByTestId('events-kinds').getAttribute('data-kinds')).toBe('camera');

@@ -24,8 +24,16 @@ export interface StartTestServerOptions {
   /** other `auth.*` settings (lockout, timeouts) when `authMode` is `required` */
   auth?: Omit<NonNullable<ConfigInput['auth']>, 'mode'>;
   ws?: ConfigInput['ws'];
+  /** camera settings (`allowFileUrls` is on by default here) */
+  cameras?: ConfigInput['cameras'];
   /** a regional_it on every site created at startup through PORTAIL_BOOTSTRAP_ADMIN */
   bootstrapAdmin?: { username: string; password: string };
+  /**
+   * Fixed ports (default: ephemeral), to restart a server where its clients expect it: same `dataDir`,
+   * same HTTP port for the consoles, same embedded broker port for the agents.
+   */
+  httpPort?: number;
+  mqttPort?: number;
 }
 
 /** A real control server on ephemeral ports with a temp SQLite file; embedded broker unless a URL is given. */
@@ -34,16 +42,18 @@ export async function startTestServer(opts: StartTestServerOptions = {}): Promis
   const authMode = opts.authMode ?? 'disabled';
   const config = makeConfig({
     dataDir,
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: opts.httpPort ?? 0 },
     mqtt: opts.externalMqttUrl
       ? { mode: 'external', url: opts.externalMqttUrl, clientId: `portail-test-${process.pid}-${Date.now()}` }
-      : { mode: 'embedded', host: '127.0.0.1', port: 0 },
+      : { mode: 'embedded', host: '127.0.0.1', port: opts.mqttPort ?? 0 },
     consoleDir: join(REPO_ROOT, 'console', 'dist'),
     log: { level: process.env.PORTAIL_TEST_LOG ?? 'silent' },
     // most tests exercise ingest, the live feed and the console without logging in; accounts, roles
     // and scoping have their own tests (control-server/src/http/*.test.ts, test/e2e/console-auth)
     auth: authMode === 'required' ? { ...opts.auth, mode: 'required' } : { mode: 'disabled' },
     ...(opts.ws ? { ws: opts.ws } : {}),
+    // tests register generated clips and sample files as camera sources (snapshots, preview, capture)
+    cameras: { allowFileUrls: true, ...opts.cameras },
   });
   const env = { ...process.env };
   delete env.PORTAIL_BOOTSTRAP_ADMIN;

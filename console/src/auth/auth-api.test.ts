@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { createAuthApi, loginFailureOf } from './auth-api.js';
+import { createAuthApi, loginFailureOf, loginOptionsOf } from './auth-api.js';
+
+describe('loginOptionsOf', () => {
+  it('offers the OIDC button only for a same-origin API path', () => {
+    expect(loginOptionsOf({ login: { oidc: { label: 'A', url: '/api/auth/oidc/login' } } })).toEqual({
+      oidc: { label: 'A', url: '/api/auth/oidc/login' },
+    });
+    expect(loginOptionsOf({ login: { oidc: { label: 'A', url: 'https://evil.example/' } } })).toEqual({ oidc: null });
+    expect(loginOptionsOf({ login: { oidc: { label: 'A', url: '//evil.example/api/' } } })).toEqual({ oidc: null });
+    expect(loginOptionsOf({ login: { oidc: null } })).toEqual({ oidc: null });
+    expect(loginOptionsOf(null)).toEqual({ oidc: null });
+  });
+});
 
 describe('loginFailureOf', () => {
   it('maps each refusal of POST /api/auth/login', () => {
@@ -50,9 +62,15 @@ describe('createAuthApi', () => {
     idleTimeoutMs: 1_800_000,
   };
 
-  it('me: a session, a 401, no answer, or an unexpected one', async () => {
+  it("me: a session, no session (200 authenticated:false, or an older server's 401), no answer, or an unexpected one", async () => {
     const answers: Array<Response | Error> = [
       json(200, me),
+      json(200, {
+        authMode: 'required',
+        authenticated: false,
+        login: { password: true, oidc: { label: 'Compte académique', url: '/api/auth/oidc/login' } },
+      }),
+      json(200, { authMode: 'required', authenticated: false, login: { password: true, oidc: null } }),
       json(401, { error: 'UNAUTHENTICATED' }),
       new TypeError('Failed to fetch'),
       new Response('<html>', { status: 200 }),
@@ -60,7 +78,13 @@ describe('createAuthApi', () => {
     const { fn, calls } = recordingFetch(() => answers.shift()!);
     const api = createAuthApi(fn);
     expect(await api.me()).toMatchObject({ ok: true, session: { csrfToken: 'csrf-1' } });
-    expect(await api.me()).toEqual({ ok: false, kind: 'unauthenticated' });
+    expect(await api.me()).toEqual({
+      ok: false,
+      kind: 'unauthenticated',
+      login: { oidc: { label: 'Compte académique', url: '/api/auth/oidc/login' } },
+    });
+    expect(await api.me()).toEqual({ ok: false, kind: 'unauthenticated', login: { oidc: null } });
+    expect(await api.me()).toEqual({ ok: false, kind: 'unauthenticated', login: { oidc: null } });
     expect(await api.me()).toEqual({ ok: false, kind: 'network' });
     expect(await api.me()).toEqual({ ok: false, kind: 'server', status: 200 });
     expect(calls[0]!.url).toBe('/api/auth/me');

@@ -11,9 +11,18 @@ export type LoginFailure =
   | { kind: 'network' }
   | { kind: 'server'; status: number };
 
+/** How one may log in, as `GET /api/auth/me` tells a page with no session. */
+export interface LoginOptions {
+  /** OpenID Connect: the button's text and where it goes; null when not configured */
+  oidc: { label: string; url: string } | null;
+}
+
+export const NO_LOGIN_OPTIONS: LoginOptions = { oidc: null };
+
 export type MeResult =
   | { ok: true; session: SessionInfo }
-  | { ok: false; kind: 'unauthenticated' | 'network' }
+  | { ok: false; kind: 'unauthenticated'; login: LoginOptions }
+  | { ok: false; kind: 'network' }
   | { ok: false; kind: 'server'; status: number };
 
 export type LogoutResult = 'ok' | 'failed';
@@ -22,6 +31,8 @@ export interface LoginInput {
   username: string;
   password: string;
   totp?: string;
+  /** a single-use recovery code, instead of `totp` */
+  recoveryCode?: string;
 }
 
 export interface AuthApi {
@@ -52,6 +63,17 @@ export function loginFailureOf(status: number, body: unknown, retryAfterHeader: 
   return { kind: 'server', status };
 }
 
+/** The login options in an anonymous /me answer; anything unexpected means password only. */
+export function loginOptionsOf(body: unknown): LoginOptions {
+  const login = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).login : null;
+  const oidc = typeof login === 'object' && login !== null ? (login as Record<string, unknown>).oidc : null;
+  if (typeof oidc !== 'object' || oidc === null) return NO_LOGIN_OPTIONS;
+  const { label, url } = oidc as Record<string, unknown>;
+  // same-origin paths only: the button never sends anyone to an address the answer made up
+  if (typeof label !== 'string' || typeof url !== 'string' || !url.startsWith('/api/')) return NO_LOGIN_OPTIONS;
+  return { oidc: { label, url } };
+}
+
 async function jsonOrNull(res: Response): Promise<unknown> {
   try {
     return await res.json();
@@ -78,8 +100,13 @@ export function createAuthApi(fetchFn: typeof fetch = (...a) => globalThis.fetch
     async me() {
       const res = await call('/api/auth/me', { headers: { accept: 'application/json' } });
       if (!res) return { ok: false, kind: 'network' };
-      if (res.status === 401) return { ok: false, kind: 'unauthenticated' };
-      const session = res.ok ? parseSessionInfo(await jsonOrNull(res)) : null;
+      // an older server answered 401 before login; the current one 200 `{ authenticated: false }`
+      if (res.status === 401) return { ok: false, kind: 'unauthenticated', login: NO_LOGIN_OPTIONS };
+      const body = res.ok ? await jsonOrNull(res) : null;
+      if (typeof body === 'object' && body !== null && (body as Record<string, unknown>).authenticated === false) {
+        return { ok: false, kind: 'unauthenticated', login: loginOptionsOf(body) };
+      }
+      const session = parseSessionInfo(body);
       return session ? { ok: true, session } : { ok: false, kind: 'server', status: res.status };
     },
     async login(input) {

@@ -34,6 +34,10 @@ export interface SessionInfo {
   csrfToken: string | null;
   expiresAt: string | null;
   idleTimeoutMs: number | null;
+  /** the account must enrol TOTP before anything else (auth.totpRequiredRoles); absent: false */
+  totpEnrolmentRequired?: boolean;
+  /** unused recovery codes of the second factor; null or absent without one */
+  recoveryCodesLeft?: number | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -74,6 +78,8 @@ export function parseSessionInfo(v: unknown): SessionInfo | null {
     csrfToken: typeof v.csrfToken === 'string' ? v.csrfToken : null,
     expiresAt: typeof v.expiresAt === 'string' ? v.expiresAt : null,
     idleTimeoutMs: typeof v.idleTimeoutMs === 'number' ? v.idleTimeoutMs : null,
+    totpEnrolmentRequired: v.totpEnrolmentRequired === true,
+    recoveryCodesLeft: typeof v.recoveryCodesLeft === 'number' ? v.recoveryCodesLeft : null,
   };
 }
 

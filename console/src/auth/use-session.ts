@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { createAuthApi, type AuthApi } from './auth-api.js';
+import { createAuthApi, NO_LOGIN_OPTIONS, type AuthApi, type LoginOptions } from './auth-api.js';
 import type { SessionInfo } from './session.js';
 
 /** Why the login page is shown, when it is not the first visit. */
@@ -9,7 +9,7 @@ export type SessionState =
   | { status: 'loading' }
   /** /api/auth/me got no answer, or an unexpected one: the page offers to retry */
   | { status: 'unreachable'; httpStatus: number | null }
-  | { status: 'anonymous'; notice: LoginNotice }
+  | { status: 'anonymous'; notice: LoginNotice; login: LoginOptions }
   | { status: 'ready'; session: SessionInfo };
 
 export interface SessionControls {
@@ -36,14 +36,18 @@ export function useSession(api: AuthApi = defaultApi): SessionControls {
   // the server closes the live socket of a session that logs out, which can arrive before the
   // logout answer: while logging out, that close is the expected one, not an expiry
   const loggingOut = useRef(false);
+  // the login options last learnt from the server, for the login page shown after a logout
+  const loginOptions = useRef<LoginOptions>(NO_LOGIN_OPTIONS);
 
   useEffect(() => {
     let cancelled = false;
     void api.me().then((res) => {
       if (cancelled) return;
       if (res.ok) setState({ status: 'ready', session: res.session });
-      else if (res.kind === 'unauthenticated') setState({ status: 'anonymous', notice: null });
-      else setState({ status: 'unreachable', httpStatus: res.kind === 'server' ? res.status : null });
+      else if (res.kind === 'unauthenticated') {
+        loginOptions.current = res.login;
+        setState({ status: 'anonymous', notice: null, login: res.login });
+      } else setState({ status: 'unreachable', httpStatus: res.kind === 'server' ? res.status : null });
     });
     return () => {
       cancelled = true;
@@ -58,7 +62,11 @@ export function useSession(api: AuthApi = defaultApi): SessionControls {
   const sessionEnded = useCallback(() => {
     setState((s) =>
       s.status === 'ready' && s.session.authMode === 'required'
-        ? { status: 'anonymous', notice: loggingOut.current ? 'logged_out' : 'session_ended' }
+        ? {
+            status: 'anonymous',
+            notice: loggingOut.current ? 'logged_out' : 'session_ended',
+            login: loginOptions.current,
+          }
         : s,
     );
   }, []);
@@ -72,7 +80,7 @@ export function useSession(api: AuthApi = defaultApi): SessionControls {
       loggingOut.current = false;
       return false;
     }
-    setState({ status: 'anonymous', notice: 'logged_out' });
+    setState({ status: 'anonymous', notice: 'logged_out', login: loginOptions.current });
     return true;
   }, [api, state]);
 

@@ -5,7 +5,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
 import { createAuthApi } from '../auth/auth-api.js';
 import { translate, type MessageKey, type Params } from '../i18n/i18n.js';
-import { LoginPage, loginErrorText } from './login-page.js';
+import { LoginPage, loginErrorText, OIDC_ERRORS, oidcErrorOf } from './login-page.js';
 
 const fr = (key: MessageKey, params?: Params) => translate('fr', key, params);
 const en = (key: MessageKey, params?: Params) => translate('en', key, params);
@@ -50,5 +50,30 @@ describe('LoginPage', () => {
     expect(html).toMatch(/<button type="submit"[^>]*>Se connecter<\/button>/);
     expect(html).toContain('Votre session a pris fin');
     expect(html).not.toContain('login-totp');
+    // no identity provider configured: no second way in
+    expect(html).not.toContain('login-oidc');
+  });
+
+  it('offers the identity provider when the server has one', () => {
+    const html = renderToStaticMarkup(
+      createElement(LoginPage, {
+        api: createAuthApi(),
+        notice: null,
+        onLoggedIn: () => undefined,
+        login: { oidc: { label: 'Compte académique', url: '/api/auth/oidc/login' } },
+      }),
+    );
+    expect(html).toMatch(
+      /<a class="button" href="\/api\/auth\/oidc\/login" data-testid="login-oidc">Compte académique<\/a>/,
+    );
+  });
+});
+
+describe('oidcErrorOf', () => {
+  it('reads the codes the OIDC callback sends back, and nothing else', () => {
+    expect(oidcErrorOf('?login_error=OIDC_NO_ACCOUNT')).toBe('OIDC_NO_ACCOUNT');
+    expect(oidcErrorOf('?login_error=%3Cscript%3E')).toBeNull();
+    expect(oidcErrorOf('')).toBeNull();
+    for (const code of OIDC_ERRORS) expect(translate('fr', `login.oidc.error.${code}`)).not.toContain('login.');
   });
 });

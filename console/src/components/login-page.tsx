@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { AuthApi, LoginFailure } from '../auth/auth-api.js';
+import { NO_LOGIN_OPTIONS, type AuthApi, type LoginFailure, type LoginOptions } from '../auth/auth-api.js';
 import type { SessionInfo } from '../auth/session.js';
 import type { LoginNotice } from '../auth/use-session.js';
 import { formatDateTime, formatWait } from '../format.js';
 import { useI18n, type Lang, type MessageKey, type Params } from '../i18n/i18n.js';
 import { LanguageSwitch } from './language-switch.js';
+import '../auth/auth.css';
 
 type T = (key: MessageKey, params?: Params) => string;
 
@@ -38,18 +39,40 @@ export function loginErrorText(
   }
 }
 
+/** Codes of a refused OpenID Connect login, as the server's callback redirects with `?login_error=`. */
+export const OIDC_ERRORS = [
+  'OIDC_UNAVAILABLE',
+  'OIDC_TRANSACTION_UNKNOWN',
+  'OIDC_REJECTED',
+  'OIDC_NO_ACCOUNT',
+  'OIDC_NO_ROLE',
+  'OIDC_USERNAME_TAKEN',
+] as const;
+export type OidcError = (typeof OIDC_ERRORS)[number];
+
+/** The `login_error` of the page's address, when it is one the server sends. */
+export function oidcErrorOf(search: string): OidcError | null {
+  const code = new URLSearchParams(search).get('login_error');
+  return (OIDC_ERRORS as readonly string[]).includes(code ?? '') ? (code as OidcError) : null;
+}
+
 export interface LoginPageProps {
   api: AuthApi;
   notice: LoginNotice;
   onLoggedIn: (session: SessionInfo) => void;
+  /** other ways to log in (OpenID Connect), from /api/auth/me */
+  login?: LoginOptions;
 }
 
 /**
  * Username and password (and the 6-digit code when the account has a second factor). Enter submits;
  * the focus starts on the username and moves to whatever field needs typing next.
  */
-export function LoginPage({ api, notice, onLoggedIn }: LoginPageProps) {
+export function LoginPage({ api, notice, onLoggedIn, login = NO_LOGIN_OPTIONS }: LoginPageProps) {
   const { t, lang } = useI18n();
+  const [oidcError] = useState(() => oidcErrorOf(globalThis.location?.search ?? ''));
+  const [useRecovery, setUseRecovery] = useState(false);
+  const [recovery, setRecovery] = useState('');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [totp, setTotp] = useState('');
@@ -76,8 +99,14 @@ export function LoginPage({ api, notice, onLoggedIn }: LoginPageProps) {
     }
     setMissing(false);
     setBusy(true);
-    const withTotp = needTotp && totp.trim() !== '';
-    const res = await api.login({ username: username.trim(), password, ...(withTotp ? { totp: totp.trim() } : {}) });
+    const withRecovery = needTotp && useRecovery && recovery.trim() !== '';
+    const withTotp = needTotp && !useRecovery && totp.trim() !== '';
+    const res = await api.login({
+      username: username.trim(),
+      password,
+      ...(withTotp ? { totp: totp.trim() } : {}),
+      ...(withRecovery ? { recoveryCode: recovery.trim() } : {}),
+    });
     setBusy(false);
     if (res.ok) {
       onLoggedIn(res.session);
@@ -92,6 +121,7 @@ export function LoginPage({ api, notice, onLoggedIn }: LoginPageProps) {
     } else if (res.error.kind === 'invalid_credentials') {
       setPassword('');
       setTotp('');
+      setRecovery('');
       passwordRef.current?.focus();
     }
   }
@@ -118,6 +148,11 @@ export function LoginPage({ api, notice, onLoggedIn }: LoginPageProps) {
           onSubmit={(ev) => void submit(ev)}
         >
           <h2 id="login-title">{t('login.title')}</h2>
+          {oidcError && !error ? (
+            <p className="login-error" role="alert" data-testid="login-oidc-error" data-code={oidcError}>
+              {t(`login.oidc.error.${oidcError}`)}
+            </p>
+          ) : null}
           {notice && !error ? (
             <p className="notice" role="status" data-testid="login-notice" data-notice={notice}>
               {t(notice === 'logged_out' ? 'login.notice.loggedOut' : 'login.notice.sessionEnded')}
@@ -149,7 +184,37 @@ export function LoginPage({ api, notice, onLoggedIn }: LoginPageProps) {
             value={password}
             onChange={(e) => setPassword(e.target.value)}
           />
+          {needTotp && useRecovery ? (
+            <>
+              <label htmlFor="login-recovery">{t('login.recovery.label')}</label>
+              <input
+                id="login-recovery"
+                data-testid="login-recovery"
+                name="recoveryCode"
+                autoComplete="off"
+                autoCapitalize="characters"
+                spellCheck={false}
+                maxLength={24}
+                value={recovery}
+                aria-describedby="login-recovery-hint"
+                onChange={(e) => setRecovery(e.target.value)}
+              />
+              <p id="login-recovery-hint" className="muted small">
+                {t('login.recovery.hint')}
+              </p>
+            </>
+          ) : null}
           {needTotp ? (
+            <button
+              type="button"
+              className="link-button small"
+              data-testid="login-recovery-toggle"
+              onClick={() => setUseRecovery((v) => !v)}
+            >
+              {t(useRecovery ? 'login.recovery.useTotp' : 'login.recovery.use')}
+            </button>
+          ) : null}
+          {needTotp && !useRecovery ? (
             <>
               <label htmlFor="login-totp">{t('login.totp')}</label>
               <input
@@ -187,6 +252,15 @@ export function LoginPage({ api, notice, onLoggedIn }: LoginPageProps) {
           <button type="submit" data-testid="login-submit" disabled={busy}>
             {busy ? t('login.submitting') : t('login.submit')}
           </button>
+          {login.oidc ? (
+            <div className="login-oidc">
+              <p className="muted small">{t('login.oidc.or')}</p>
+              {/* a plain navigation: the server redirects to the identity provider and back */}
+              <a className="button" href={login.oidc.url} data-testid="login-oidc">
+                {login.oidc.label}
+              </a>
+            </div>
+          ) : null}
         </form>
       </main>
     </div>

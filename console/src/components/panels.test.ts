@@ -3,9 +3,10 @@
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { accessEvent, lineCountsEvent, movementEvent } from '../live/event-fixtures.js';
+import { accessEvent, cameraEvent, lineCountsEvent, movementEvent } from '../live/event-fixtures.js';
 import { reduceLineCounts } from '../live/line-counts.js';
-import { mergeAlerts } from '../live/live-state.js';
+import { buildQueue } from '../live/alerts.js';
+import type { LiveEvent } from '../live/wire.js';
 import { AlertQueue } from './alert-queue.js';
 import { EventsList } from './events-list.js';
 import { LineCountsPanel } from './line-counts-panel.js';
@@ -64,10 +65,13 @@ const crossing = movementEvent(25, {
 });
 const accepted = accessEvent(26, { decision: 'accepted', biometric: false, credentialId: 'c-aaaa' });
 
+const queueOf = (events: LiveEvent[]) =>
+  buildQueue({ site: null, server: [], events, agents: [], acked: new Set(), sinceMs: 0 });
+
 describe('alert queue', () => {
   it('lists alerts newest first with readable French headlines, and nothing else', () => {
-    const alerts = mergeAlerts([], [spoof, crossing, zone, mismatch, accepted, wrongWay, tailgating]);
-    const html = renderToStaticMarkup(createElement(AlertQueue, { alerts }));
+    const queue = queueOf([spoof, crossing, zone, mismatch, accepted, wrongWay, tailgating]);
+    const html = renderToStaticMarkup(createElement(AlertQueue, { queue }));
     expect(textsOf(html, 'alert-label')).toEqual([
       'Talonnage : 2 personnes de plus que de badges',
       'Sens interdit',
@@ -92,8 +96,33 @@ describe('alert queue', () => {
   });
 
   it('says when there is nothing to look at', () => {
-    const html = renderToStaticMarkup(createElement(AlertQueue, { alerts: [] }));
+    const html = renderToStaticMarkup(createElement(AlertQueue, { queue: [] }));
     expect(textsOf(html, 'alerts-empty')).toEqual(['Aucune alerte.']);
+  });
+
+  it('groups by kind with counts, people above equipment, and offers acknowledgement when allowed', () => {
+    const tailgating2 = movementEvent(40, { kind: 'tailgating', rule: 'gate-tailgating', excess: 1 });
+    const camera = cameraEvent(50, { state: 'offline', code: 'UNREACHABLE' });
+    const queue = queueOf([tailgating, mismatch, tailgating2, camera]);
+    const ro = renderToStaticMarkup(createElement(AlertQueue, { queue }));
+    // the newest alert's group first; within a group, newest first
+    expect([...ro.matchAll(/data-testid="alert-group" data-kind="(\w+)"/g)].map((m) => m[1])).toEqual([
+      'tailgating',
+      'mismatch',
+      'camera_offline',
+    ]);
+    expect(textsOf(ro, 'alert-group-count')).toEqual(['(2)', '(1)', '(1)']);
+    expect(textsOf(ro, 'alerts-count-people')).toEqual(['3']);
+    expect(textsOf(ro, 'alerts-count-equipment')).toEqual(['1']);
+    expect(textsOf(ro, 'alert-label')).toEqual([
+      'Talonnage : 1 personne de plus que de badges',
+      'Talonnage : 2 personnes de plus que de badges',
+      'Visage différent du badge',
+      'Caméra hors service',
+    ]);
+    expect(ro).not.toContain('data-testid="alert-ack"');
+    const rw = renderToStaticMarkup(createElement(AlertQueue, { queue, onAck: async () => ({ ok: true as const }) }));
+    expect(textsOf(rw, 'alert-ack')).toEqual(['Acquitter', 'Acquitter', 'Acquitter', 'Acquitter']);
   });
 });
 

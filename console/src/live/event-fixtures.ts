@@ -1,4 +1,4 @@
-import type { AccessEvent, MovementEvent } from '@portail/protocol';
+import type { AccessEvent, CameraEvent, MovementEvent } from '@portail/protocol';
 import type { LiveEvent } from './wire.js';
 
 // Builders of schema-shaped live events for the console's unit tests (never imported by the app).
@@ -50,4 +50,13 @@ export function accessEvent(
 
 export function lineCountsEvent(s: number, rule: string, inN: number, outN: number, where: Where = {}): LiveEvent {
   return movementEvent(s, { kind: 'line_counts', rule, counts: { in: inN, out: outN } }, where);
+}
+
+export function cameraEvent(
+  s: number,
+  fields: Omit<CameraEvent, 'id' | 'v' | 'site' | 'agent' | 'camera' | 'ts'>,
+  where: Where = {},
+): LiveEvent {
+  const env = envelope(s, { camera: 'entrance', ...where });
+  return { ...env, kind: 'camera', receivedAt: env.ts, payload: { ...env, v: 1, ...fields } };
 }

@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { backoffDelayMs, createLiveClient, type ConnectionStatus } from './live-client.js';
+import {
+  backoffDelayMs,
+  createLiveClient,
+  nextCursor,
+  withResumeCursor,
+  type ConnectionStatus,
+} from './live-client.js';
 import type { ServerMessage } from './wire.js';
 
 /** Minimal browser-WebSocket stand-in: the test drives its events. */
@@ -140,5 +146,75 @@ describe('createLiveClient', () => {
     expect(ended).toBe(1);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(sockets).toHaveLength(2);
+  });
+});
+
+describe('resume without duplicates', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const ev = (id: string) => ({
+    type: 'event',
+    kind: 'camera',
+    event: { id, kind: 'camera', site: 's', agent: 'a', camera: 'c', ts: 't', receivedAt: 't', payload: {} },
+  });
+
+  it('adds the cursor to a URL with or without a query', () => {
+    expect(withResumeCursor('ws://x/ws', null)).toBe('ws://x/ws');
+    expect(withResumeCursor('ws://x/ws', 'a b')).toBe('ws://x/ws?after=a%20b');
+    expect(withResumeCursor('ws://x/ws?batch=1', 'id1')).toBe('ws://x/ws?batch=1&after=id1');
+  });
+
+  it('reconnects with ?after= set to the last event it received (the hello cursor, then each push)', () => {
+    const urls: string[] = [];
+    const sockets: FakeSocket[] = [];
+    const client = createLiveClient({
+      url: 'ws://x/ws',
+      minDelayMs: 100,
+      maxDelayMs: 100,
+      createSocket: (url) => {
+        urls.push(url);
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s as unknown as WebSocket;
+      },
+      onMessage: () => undefined,
+      onStatus: () => undefined,
+    });
+    expect(client.cursor()).toBeNull();
+    sockets[0]!.receive(JSON.stringify({ type: 'hello', serverTime: 't', agents: [], events: [], cursor: 'e-10' }));
+    expect(client.cursor()).toBe('e-10');
+    sockets[0]!.receive(JSON.stringify(ev('e-11')));
+    sockets[0]!.receive(JSON.stringify({ type: 'health', site: 's', agent: 'a', health: {} }));
+    sockets[0]!.drop();
+    vi.advanceTimersByTime(200);
+    expect(urls).toEqual(['ws://x/ws', 'ws://x/ws?after=e-11']);
+    // a hello without anything newer keeps the cursor (an older server sends no cursor at all)
+    sockets[1]!.receive(JSON.stringify({ type: 'hello', serverTime: 't', agents: [], events: [], resumed: true }));
+    sockets[1]!.drop();
+    vi.advanceTimersByTime(200);
+    expect(urls.at(-1)).toBe('ws://x/ws?after=e-11');
+    client.close();
+  });
+
+  it('unpacks batch frames in order and moves the cursor through them', () => {
+    const { sockets, createSocket } = fakeSockets();
+    const messages: ServerMessage[] = [];
+    const client = createLiveClient({
+      url: 'ws://x/ws',
+      createSocket,
+      onMessage: (m) => messages.push(m),
+      onStatus: () => undefined,
+    });
+    sockets[0]!.receive(HELLO);
+    sockets[0]!.receive(JSON.stringify({ type: 'batch', messages: [ev('e-1'), { type: 'nope' }, ev('e-2')] }));
+    expect(messages.map((m) => (m.type === 'event' ? m.event.id : m.type))).toEqual(['hello', 'e-1', 'e-2']);
+    expect(client.cursor()).toBe('e-2');
+    expect(nextCursor('x', { type: 'agent', agent: {} as never })).toBe('x');
+    client.close();
   });
 });

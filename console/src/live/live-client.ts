@@ -1,4 +1,4 @@
-import { parseServerMessage, type ServerMessage } from './wire.js';
+import { parseServerFrame, type ServerMessage } from './wire.js';
 
 export type ConnectionStatus =
   { state: 'connecting'; attempt: number } | { state: 'open' } | { state: 'closed'; attempt: number; retryAt: number };
@@ -29,6 +29,25 @@ export const WS_CLOSE_SESSION_ENDED = 1008;
 
 export interface LiveClient {
   close(): void;
+  /** the resume cursor the next connection will send (`?after=`), null before the first hello */
+  cursor(): string | null;
+}
+
+/** `url` with `after=<cursor>` added to its query (kept as is without a cursor). */
+export function withResumeCursor(url: string, cursor: string | null): string {
+  if (!cursor) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}after=${encodeURIComponent(cursor)}`;
+}
+
+/**
+ * The resume cursor after a message: the hello's own cursor (the server's last stored event this
+ * account may see), then the id of each pushed event. Pushes arrive in the order the server stored
+ * them, so the cursor is the last event this client holds.
+ */
+export function nextCursor(cursor: string | null, msg: ServerMessage): string | null {
+  if (msg.type === 'hello') return msg.cursor ?? cursor;
+  if (msg.type === 'event') return msg.event.id;
+  return cursor;
 }
 
 /** Delay before reconnect attempt n (1-based): exponential, capped, with ±20 % jitter so consoles spread out. */
@@ -44,6 +63,9 @@ export function defaultLiveUrl(loc: Location = window.location): string {
 /**
  * A WebSocket that reconnects by itself. Each connection starts with a `hello` snapshot from the
  * server, so a reconnect re-syncs the whole view; the attempt counter resets only once hello arrives.
+ * A reconnect resumes (`?after=<cursor>`): its hello carries only the events stored since the last one
+ * this client received (after a server restart too: the cursor is an event id in the server's database),
+ * and the reducer drops any id it already has.
  */
 export function createLiveClient(opts: LiveClientOptions): LiveClient {
   const minMs = opts.minDelayMs ?? 500;
@@ -53,20 +75,23 @@ export function createLiveClient(opts: LiveClientOptions): LiveClient {
   let socket: WebSocket | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let stopped = false;
+  let cursor: string | null = null;
 
   function connect(): void {
     if (stopped) return;
     opts.onStatus({ state: 'connecting', attempt });
-    const ws = make(opts.url);
+    const ws = make(withResumeCursor(opts.url, cursor));
     socket = ws;
     ws.onmessage = (ev: MessageEvent) => {
-      const msg = parseServerMessage(ev.data);
-      if (!msg) return;
-      if (msg.type === 'hello') {
-        attempt = 0;
-        opts.onStatus({ state: 'open' });
+      // one message per frame, or several in a batch frame
+      for (const msg of parseServerFrame(ev.data)) {
+        if (msg.type === 'hello') {
+          attempt = 0;
+          opts.onStatus({ state: 'open' });
+        }
+        cursor = nextCursor(cursor, msg);
+        opts.onMessage(msg);
       }
-      opts.onMessage(msg);
     };
     ws.onclose = (ev?: CloseEvent) => {
       if (socket !== ws) return;
@@ -116,5 +141,6 @@ export function createLiveClient(opts: LiveClientOptions): LiveClient {
       socket?.close();
       socket = null;
     },
+    cursor: () => cursor,
   };
 }

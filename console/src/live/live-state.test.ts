@@ -141,3 +141,64 @@ describe('live state: alert queue and line counts', () => {
     expect(mergeAlerts([], [crossing, accepted])).toEqual([]);
   });
 });
+
+describe('live state: resume and gate passage actions', () => {
+  it('a resumed hello adds only the new events; an event seen twice (push, then resume) is kept once', () => {
+    let s = reduceLive(
+      initialLiveState,
+      { type: 'hello', serverTime: at(0), agents: [], events: [ev('a', 1)], cursor: 'a', resumed: false },
+      at(0),
+    );
+    s = reduceLive(s, { type: 'event', kind: 'camera', event: ev('b', 2) }, at(2));
+    // the server restarted; the resume carries b again (the client's cursor was older) and c
+    s = reduceLive(
+      s,
+      { type: 'hello', serverTime: at(5), agents: [], events: [ev('c', 4), ev('b', 2)], cursor: 'c', resumed: true },
+      at(5),
+    );
+    expect(s.events.map((e) => e.id)).toEqual(['c', 'b', 'a']);
+    const again = reduceLive(
+      s,
+      { type: 'hello', serverTime: at(6), agents: [], events: [ev('c', 4)], resumed: true },
+      at(6),
+    );
+    expect(again.events).toBe(s.events);
+  });
+
+  it('records the latest acknowledgement or override of a passage, by event id', () => {
+    const ack = { by: 'accueil', at: at(3), note: null };
+    let s = reduceLive(
+      initialLiveState,
+      { type: 'passage_action', site: 'lycee-a', eventId: 'p1', ack, override: null },
+      at(3),
+    );
+    expect(s.passageActions.p1).toEqual({ ack, override: null });
+    const override = { decision: 'allow' as const, reason: 'vérifié', by: 'accueil', at: at(4) };
+    s = reduceLive(s, { type: 'passage_action', site: 'lycee-a', eventId: 'p1', ack, override }, at(4));
+    expect(s.passageActions.p1).toEqual({ ack, override });
+    // a hello keeps them (they are not in the snapshot)
+    s = reduceLive(s, { type: 'hello', serverTime: at(5), agents: [], events: [] }, at(5));
+    expect(Object.keys(s.passageActions)).toEqual(['p1']);
+  });
+});
+
+describe('alert acknowledgements on the live feed', () => {
+  it('records each acknowledgement once and keeps them across a hello', () => {
+    const ack = {
+      alertId: 'e1',
+      site: 'lycee-a',
+      kind: 'tailgating',
+      agent: 'gate-1',
+      camera: 'hall',
+      alertTs: at(1),
+      ackedAt: at(2),
+      ackedBy: 'surveillance',
+      note: null,
+    };
+    const s1 = reduceLive(initialLiveState, { type: 'alert_ack', ack }, at(2));
+    expect(s1.acked).toEqual({ e1: ack });
+    expect(reduceLive(s1, { type: 'alert_ack', ack }, at(3))).toBe(s1);
+    const s2 = reduceLive(s1, { type: 'hello', serverTime: at(4), agents: [], events: [] }, at(4));
+    expect(s2.acked).toEqual({ e1: ack });
+  });
+});

@@ -1,6 +1,15 @@
+import type { Tracks } from '@portail/protocol';
 import { alertKindOf, MAX_ALERTS } from './alerts.js';
 import { reduceLineCounts, type LineCounts } from './line-counts.js';
-import type { AgentView, LiveEvent, ServerMessage } from './wire.js';
+import type {
+  AgentView,
+  AlertAckView,
+  ImportJobView,
+  LiveEvent,
+  PassageAckView,
+  PassageOverrideView,
+  ServerMessage,
+} from './wire.js';
 
 export const MAX_EVENTS = 200;
 
@@ -20,10 +29,42 @@ export interface LiveState {
    * than the snapshot's events shows up only at its next change.
    */
   lineCounts: LineCounts;
+  /**
+   * Alerts acknowledged while this page was open (pushed as `alert_ack` to every console of the site),
+   * by alert id: the live view drops them from its queue at once, whoever acknowledged them.
+   */
+  acked: Record<string, AlertAckView>;
+  /**
+   * Gate passages acknowledged or overridden while this page was open (pushed as `passage_action` to
+   * every gate console of the site), by event id: a card acknowledged on one tablet leaves the others.
+   */
+  passageActions: Record<string, PassageActionsView>;
+  /** registry imports started while this page was open (pushed as `people_import`), latest state by job id */
+  peopleImports: Record<string, ImportJobView>;
+  /**
+   * The latest recent trajectories of each tracking camera, keyed `site/agent/camera`, with when they
+   * arrived: the camera tiles draw them fading with age and drop them once stale.
+   */
+  tracks: Record<string, { tracks: Tracks; receivedAt: string }>;
   synced: boolean;
 }
 
-export const initialLiveState: LiveState = { agents: {}, events: [], alerts: [], lineCounts: {}, synced: false };
+export interface PassageActionsView {
+  ack: PassageAckView | null;
+  override: PassageOverrideView | null;
+}
+
+export const initialLiveState: LiveState = {
+  agents: {},
+  events: [],
+  alerts: [],
+  lineCounts: {},
+  acked: {},
+  passageActions: {},
+  peopleImports: {},
+  tracks: {},
+  synced: false,
+};
 
 export function agentKey(site: string, agent: string): string {
   return `${site}/${agent}`;
@@ -77,6 +118,10 @@ export function reduceLive(state: LiveState, msg: ServerMessage, nowIso: string)
         events: mergeEvents(state.events, msg.events),
         alerts: mergeAlerts(state.alerts, msg.events),
         lineCounts: reduceLineCounts(state.lineCounts, msg.events),
+        acked: state.acked,
+        passageActions: state.passageActions,
+        peopleImports: state.peopleImports,
+        tracks: state.tracks,
         synced: true,
       };
     }
@@ -113,6 +158,19 @@ export function reduceLive(state: LiveState, msg: ServerMessage, nowIso: string)
         alerts === state.alerts &&
         lineCounts === state.lineCounts;
       return unchanged ? state : { ...state, events, agents, alerts, lineCounts };
+    }
+    case 'alert_ack':
+      return state.acked[msg.ack.alertId] ? state : { ...state, acked: { ...state.acked, [msg.ack.alertId]: msg.ack } };
+    case 'passage_action':
+      return {
+        ...state,
+        passageActions: { ...state.passageActions, [msg.eventId]: { ack: msg.ack, override: msg.override } },
+      };
+    case 'people_import':
+      return { ...state, peopleImports: { ...state.peopleImports, [msg.job.id]: msg.job } };
+    case 'tracks': {
+      const k = `${msg.tracks.site}/${msg.tracks.agent}/${msg.tracks.camera}`;
+      return { ...state, tracks: { ...state.tracks, [k]: { tracks: msg.tracks, receivedAt: nowIso } } };
     }
   }
 }

@@ -56,12 +56,77 @@ export interface AuditHead {
 export type VerifyResult =
   { ok: true; rows: number; head: AuditHead } | { ok: false; rows: number; seq: number; reason: string };
 
+/**
+ * A page of the log for the read API, newest first. Every criterion is bound as a parameter; `sites`
+ * is the reader's scope (`*`: every row, including the server-wide ones whose site is `*` or null).
+ */
+export interface AuditQuery {
+  sites: '*' | readonly string[];
+  /** one site (inside `sites`) */
+  site?: string;
+  /** ISO times, `from` inclusive, `to` exclusive */
+  from?: string;
+  to?: string;
+  /** exact username (or `system`, `cli:…`) */
+  actor?: string;
+  /** exact action, or a dotted prefix: `auth` matches `auth.login` and `auth.logout` */
+  action?: string;
+  /** rows strictly older than this sequence number (the previous page's cursor) */
+  beforeSeq?: number;
+  limit: number;
+}
+
 export interface AuditLog {
   append(entry: AuditEntry): AuditRow;
   head(): AuditHead;
   /** rows in chain order; `site` keeps the rows of that site (and the `*` ones) */
   iterate(filter?: { site?: string; afterSeq?: number }): IterableIterator<AuditRow>;
   count(): number;
+  /** rows matching `q`, newest first, at most `q.limit` */
+  query(q: AuditQuery): AuditRow[];
+  /** rows matching `q` in chain order, for an export; read in pages, so it may be consumed slowly */
+  iterateQuery(q: Omit<AuditQuery, 'limit' | 'beforeSeq'>): IterableIterator<AuditRow>;
+  /** the whole chain checked from its start (origin, or the latest retention checkpoint) */
+  verify(expectHead?: AuditHead): VerifyResult & { start: AuditHead };
+}
+
+/** SQL text and parameters of an AuditQuery: fixed fragments, every value bound. */
+function queryClauses(q: Omit<AuditQuery, 'limit'>): { where: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (q.sites !== '*') {
+    if (q.sites.length === 0) where.push('0');
+    else {
+      where.push(`site IN (${q.sites.map(() => '?').join(',')})`);
+      params.push(...q.sites);
+    }
+  }
+  if (q.site !== undefined) {
+    where.push('site = ?');
+    params.push(q.site);
+  }
+  if (q.from !== undefined) {
+    where.push('ts >= ?');
+    params.push(q.from);
+  }
+  if (q.to !== undefined) {
+    where.push('ts < ?');
+    params.push(q.to);
+  }
+  if (q.actor !== undefined) {
+    where.push('actor = ?');
+    params.push(q.actor);
+  }
+  if (q.action !== undefined) {
+    // a case-sensitive literal prefix: no LIKE, so `%` and `_` in the filter are plain characters
+    where.push('(action = ? OR substr(action, 1, length(?)) = ?)');
+    params.push(q.action, `${q.action}.`, `${q.action}.`);
+  }
+  if (q.beforeSeq !== undefined) {
+    where.push('seq < ?');
+    params.push(q.beforeSeq);
+  }
+  return { where: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
 /** JSON with object keys sorted at every level: one text per value, whatever the insertion order. */
@@ -238,6 +303,35 @@ export function createAuditLog(db: Database, opts: { now?: () => number } = {}):
     },
     count() {
       return countStmt.get()!.n;
+    },
+    query(q) {
+      const { where, params } = queryClauses(q);
+      const limit = Math.max(1, Math.min(1000, Math.floor(q.limit)));
+      const rows = db.prepare<unknown[], Row>(`SELECT * FROM audit_log ${where} ORDER BY seq DESC LIMIT ${limit}`);
+      return rows.all(...params).map(toRow);
+    },
+    *iterateQuery(q) {
+      // pages of 500 read with .all(): an open SQLite iterator would make the connection busy for
+      // every other statement (appends of other requests) while a slow client downloads
+      const { where, params } = queryClauses(q);
+      const page = db.prepare<unknown[], Row>(
+        `SELECT * FROM audit_log ${where ? `${where} AND` : 'WHERE'} seq > ? ORDER BY seq LIMIT 500`,
+      );
+      let after = 0;
+      for (;;) {
+        const rows = page.all(...params, after);
+        for (const r of rows) yield toRow(r);
+        if (rows.length < 500) return;
+        after = rows.at(-1)!.seq;
+      }
+    },
+    verify(expectHead) {
+      const start = auditChainStart(db);
+      const rows = iterAll.iterate(start.seq);
+      const mapped = (function* () {
+        for (const r of rows) yield toRow(r);
+      })();
+      return { ...verifyAuditRows(mapped, expectHead, start), start };
     },
   };
 }

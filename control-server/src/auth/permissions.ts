@@ -50,6 +50,9 @@ export const PERMISSIONS = [
   'people:erase',
   'register:read',
   'retention:write',
+  // cameras (cameras/): pixelated snapshots (no face left in them), the live preview (faces visible)
+  'snapshots:read',
+  'preview:view',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -65,6 +68,8 @@ export const PERSONAL_DATA_PERMISSIONS: readonly Permission[] = [
   'overrides:write',
   'people:export',
   'people:erase',
+  // the live preview shows faces unblurred
+  'preview:view',
 ];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
@@ -86,6 +91,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'events.camera:read',
     'live:subscribe',
     'alerts:ack',
+    'snapshots:read',
+    'preview:view',
   ],
   // the site's people, consent, enrolment, cameras and zones, and its operators
   site_admin: [
@@ -108,6 +115,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'people:erase',
     'register:read',
     'retention:write',
+    'snapshots:read',
+    'preview:view',
   ],
   // sites, agents, provisioning, fleet health, models: no personal data
   regional_it: [
@@ -126,6 +135,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'models:write',
     // the register, retention table, pilot summary and equal-service figures hold no personal data
     'register:read',
+    // faces are pixelated in snapshots (the zone editor); the live preview is not theirs
+    'snapshots:read',
   ],
 };
 

@@ -78,22 +78,30 @@ export function newTotpSecret(): string {
 
 /** Check a 6-digit code against the secret at `nowMs`, ±1 step; constant-time per candidate. */
 export function verifyTotp(secretBase32: string, code: string, nowMs: number): boolean {
-  if (!/^\d{6}$/.test(code)) return false;
+  return matchTotpStep(secretBase32, code, nowMs) !== null;
+}
+
+/**
+ * The time step a code belongs to (now ±1 step), or null. A caller that remembers the last step
+ * accepted refuses a step at or before it: a code seen over a shoulder cannot be replayed.
+ */
+export function matchTotpStep(secretBase32: string, code: string, nowMs: number): number | null {
+  if (!/^\d{6}$/.test(code)) return null;
   let key: Buffer;
   try {
     key = base32Decode(secretBase32);
   } catch {
     // a corrupt stored secret can never match
-    return false;
+    return null;
   }
   const step = Math.floor(nowMs / 1000 / TOTP_STEP_S);
-  let ok = false;
+  let matched: number | null = null;
   for (let d = -TOTP_WINDOW_STEPS; d <= TOTP_WINDOW_STEPS; d++) {
     const expected = hotp(key, step + d);
     // no early exit: every candidate is compared
-    if (timingSafeEqual(Buffer.from(expected), Buffer.from(code))) ok = true;
+    if (timingSafeEqual(Buffer.from(expected), Buffer.from(code))) matched = step + d;
   }
-  return ok;
+  return matched;
 }
 
 /** otpauth:// URI for authenticator apps (Key Uri Format), to show as a QR code or type in. */

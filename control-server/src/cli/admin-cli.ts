@@ -49,6 +49,12 @@ export const ADMIN_USAGE = `usage: portail-admin [--data-dir DIR] <command>
   audit export [--out FILE] [--site SITE]
       JSON lines in chain order (stdout by default); a full export verifies with --file.
 
+  Other command groups, each with its own --help:
+  people …   registry import, consent, enrolment, credentials, visitors, withdrawal
+  privacy …  retention purge, a person's export and erasure, register, pilot
+  agent …    provision / revoke / list edge agents (broker accounts, config bundles)
+  mqtt …     Mosquitto password and ACL files, server account, TLS setup
+
   --data-dir: the server's dataDir (default: $PORTAIL_SERVER_DATA_DIR or .data/control-server)`;
 
 class UsageError extends Error {}

@@ -199,6 +199,8 @@ describe('portail-admin people commands (real SQLite, real models, photos read i
       adult,
       '--photo',
       photo,
+      // the shared data set is read in place: never let the default deletion touch it
+      '--keep-photo',
       '--card-out',
       'card.png',
       '--qr-out',

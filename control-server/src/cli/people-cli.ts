@@ -95,9 +95,10 @@ export const PEOPLE_USAGE = `people commands (each prints one JSON object; exit 
   consent --site S --student ID --who student|guardian1|guardian2 --channel paper|online|in_person|email|mail
           --notice VERSION [--refuse | --withdraw] [--date YYYY-MM-DD]
   guardians --site S --student ID --count 0|1|2      legal guardians who consent while a minor
-  enrol --site S --student ID --photo FILE (--card-out card.png | --qr-out qr.png) [--delete-photo]
+  enrol --site S --student ID --photo FILE (--card-out card.png | --qr-out qr.png) [--keep-photo]
           [--models-dir DIR] [--embedder NAME]
-      the card/QR holds the template key and is produced only now; --delete-photo removes FILE after success
+      the card/QR holds the template key and is produced only now; FILE is overwritten and deleted once
+      templated, unless --keep-photo (a refused photo, e.g. no consent or no face, is left untouched)
   card --site S --student ID --out card.png [--qr-out qr.png] [--title TEXT]   badge-only credentials
   reissue --site S --student ID --out card.png [--qr-out qr.png] [--token-file F | --token TEXT] [--reason R]
       new credential, old ones revoked; the old token (card or phone QR text) keeps the biometrics
@@ -187,7 +188,9 @@ export async function runPeopleCli(
         withdraw: { type: 'boolean' },
         count: { type: 'string' },
         photo: { type: 'string' },
+        // deletion after templating is the default; --delete-photo is still accepted (it changes nothing)
         'delete-photo': { type: 'boolean' },
+        'keep-photo': { type: 'boolean' },
         'card-out': { type: 'string' },
         'qr-out': { type: 'string' },
         out: { type: 'string' },
@@ -394,12 +397,16 @@ export async function runPeopleCli(
             now,
             logger,
           });
+          if (values['keep-photo'] && values['delete-photo'])
+            throw new UsageError('--keep-photo or --delete-photo, not both');
           const r = check(await service.enrol({ studentId: s.id, photo: readFileSync(photoPath), actor }));
-          const files = await writeOutputs(cardFace(database, s, r.credential), r.credential, cardOut, qrOut);
-          let photoDeleted = false;
-          if (values['delete-photo']) {
-            destroyFile(photoPath);
-            photoDeleted = true;
+          // templated: the photo file has served its purpose (even if writing the card fails below)
+          const photoDeleted = values['keep-photo'] !== true;
+          let files: Record<string, string>;
+          try {
+            files = await writeOutputs(cardFace(database, s, r.credential), r.credential, cardOut, qrOut);
+          } finally {
+            if (photoDeleted) destroyFile(photoPath);
           }
           return {
             credential: credentialJson(r.credential),

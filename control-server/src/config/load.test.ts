@@ -18,7 +18,13 @@ describe('loadConfig', () => {
     if (!r.ok) return;
     const c = r.value.config;
     expect(c.http).toEqual({ host: '127.0.0.1', port: 8080, allowedOrigins: [] });
-    expect(c.mqtt).toEqual({ mode: 'embedded', host: '127.0.0.1', port: 1883, clientId: 'portail-control-server' });
+    expect(c.mqtt).toEqual({
+      mode: 'embedded',
+      host: '127.0.0.1',
+      port: 1883,
+      clientId: 'portail-control-server',
+      maxPacketBytes: 1024 * 1024,
+    });
     expect(c.dataDir).toBe(path.join(tmp.dir, '.data/control-server'));
     expect(c.consoleDir).toBe(DEFAULT_CONSOLE_DIR);
     expect(c.log.level).toBe('info');

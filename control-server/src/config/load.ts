@@ -37,6 +37,7 @@ const ENV_MAP: Record<string, { path: string[]; type: 'string' | 'number' }> = {
   PORTAIL_SERVER_MQTT_URL: { path: ['mqtt', 'url'], type: 'string' },
   PORTAIL_SERVER_MQTT_USERNAME: { path: ['mqtt', 'username'], type: 'string' },
   PORTAIL_SERVER_MQTT_PASSWORD_FILE: { path: ['mqtt', 'passwordFile'], type: 'string' },
+  PORTAIL_SERVER_MQTT_AUTH: { path: ['mqtt', 'auth'], type: 'string' },
   PORTAIL_SERVER_CONSOLE_DIR: { path: ['consoleDir'], type: 'string' },
   PORTAIL_SERVER_LOG_LEVEL: { path: ['log', 'level'], type: 'string' },
   PORTAIL_SERVER_AUTH_MODE: { path: ['auth', 'mode'], type: 'string' },
@@ -52,6 +53,7 @@ const FLAG_MAP: Record<string, { path: string[]; type: 'string' | 'number' }> = 
   'mqtt-host': { path: ['mqtt', 'host'], type: 'string' },
   'mqtt-port': { path: ['mqtt', 'port'], type: 'number' },
   'mqtt-url': { path: ['mqtt', 'url'], type: 'string' },
+  'mqtt-auth': { path: ['mqtt', 'auth'], type: 'string' },
   'console-dir': { path: ['consoleDir'], type: 'string' },
   'log-level': { path: ['log', 'level'], type: 'string' },
   'auth-mode': { path: ['auth', 'mode'], type: 'string' },
@@ -168,6 +170,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): Result<LoadedConfig, C
   if (config.mqtt.mode === 'external') {
     if (config.mqtt.passwordFile) config.mqtt.passwordFile = path.resolve(cwd, config.mqtt.passwordFile);
     if (config.mqtt.caFile) config.mqtt.caFile = path.resolve(cwd, config.mqtt.caFile);
+  }
+  if (config.mqtt.mode === 'embedded' && config.mqtt.tls) {
+    const t = config.mqtt.tls;
+    t.certFile = path.resolve(cwd, t.certFile);
+    t.keyFile = path.resolve(cwd, t.keyFile);
+    if (t.caFile) t.caFile = path.resolve(cwd, t.caFile);
   }
   return { ok: true, value: { config, file, help: flags.help === true } };
 }

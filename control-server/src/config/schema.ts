@@ -29,6 +29,41 @@ const embeddedMqttSchema = z.strictObject({
     .max(64)
     .default('portail-control-server')
     .describe('MQTT client id of the ingest subscriber (persistent session)'),
+  auth: z
+    .enum(['none', 'required'])
+    .optional()
+    .describe(
+      'required: every client needs an account (portail-admin agent provision) and the ACL applies; none: anyone who reaches the port may do anything, refused unless host is loopback. Default: none on a loopback host, required otherwise',
+    ),
+  tls: z
+    .strictObject({
+      certFile: z.string().min(1).describe('PEM certificate of the broker (with its chain)'),
+      keyFile: z.string().min(1).describe('PEM private key of the broker'),
+      caFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('PEM CA bundle: issues agent client certificates, and the broker certificate unless it is self-signed'),
+      requireClientCert: z
+        .boolean()
+        .default(false)
+        .describe('agents must also present a client certificate (CN = their username) issued by caFile'),
+    })
+    .optional()
+    .describe('TLS listener; when set, no plaintext listener is opened'),
+  maxPacketBytes: z
+    .number()
+    .int()
+    .min(16 * 1024)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe(
+      'a client announcing a larger MQTT packet is disconnected before it is buffered (a memory bound; the protocol limit of 256 KiB per payload is checked by the ingest, which counts it as too_large)',
+    ),
+}).superRefine((v, ctx) => {
+  if (v.tls?.requireClientCert && !v.tls.caFile) {
+    ctx.addIssue({ code: 'custom', path: ['tls', 'caFile'], message: 'requireClientCert needs caFile' });
+  }
 });
 
 const externalMqttSchema = z
@@ -49,6 +84,13 @@ const externalMqttSchema = z
       .max(64)
       .default('portail-control-server')
       .describe('MQTT client id of the ingest subscriber (persistent session: the broker queues QoS 1 while away)'),
+    sharedGroup: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"')
+      .optional()
+      .describe(
+        'scale-out: subscribe with MQTT shared subscriptions ($share/{group}/...) so instances of one group split the messages of the sites they subscribe to (Mosquitto 2, EMQX)',
+      ),
   })
   .superRefine((v, ctx) => {
     if (v.passwordFile && v.passwordEnv) {
@@ -73,6 +115,43 @@ const wsSchema = z.strictObject({
     .default(1024 * 1024)
     .describe('per-client send buffer bound in bytes; a slower client is dropped instead of growing memory'),
   helloEvents: z.number().int().min(0).max(500).default(50).describe('latest events sent in the hello snapshot'),
+});
+
+const OIDC_ROLE = z.enum(['reception', 'supervisor', 'site_admin', 'regional_it']);
+/** OpenID Connect login (auth/oidc-login.ts): the provider, the client, and how identities map onto accounts */
+const oidcSchema = z.strictObject({
+  issuer: z
+    .url()
+    .describe(
+      'issuer URL of the identity provider (discovery at /.well-known/openid-configuration); https unless on loopback',
+    ),
+  clientId: z.string().min(1).describe('client id registered at the provider'),
+  clientSecretFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('file holding the client secret (trimmed); absent for a public client (PKCE only)'),
+  redirectUrl: z
+    .url()
+    .describe('the callback registered at the provider: https://<console host>/api/auth/oidc/callback'),
+  scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']).describe('scopes requested'),
+  label: z.string().min(1).max(80).default('Connexion avec le compte académique').describe('login button text'),
+  mapping: z
+    .discriminatedUnion('mode', [
+      z.strictObject({
+        mode: z.literal('link'),
+        by: z.literal('email').default('email'),
+      }),
+      z.strictObject({
+        mode: z.literal('claims'),
+        claim: z.string().min(1).default('groups'),
+        usernameClaim: z.string().min(1).default('preferred_username'),
+        rules: z.array(z.strictObject({ value: z.string().min(1), role: OIDC_ROLE, site: z.string().min(1) })).min(1),
+      }),
+    ])
+    .describe(
+      'link: pre-created local accounts, linked by verified e-mail at the first login; claims: roles from a claim through rules, accounts created at the first login',
+    ),
 });
 
 const authSchema = z
@@ -133,6 +212,13 @@ const authSchema = z
       .min(1)
       .optional()
       .describe('name of the environment variable holding the /metrics bearer token'),
+    totpRequiredRoles: z
+      .array(z.enum(['reception', 'supervisor', 'site_admin', 'regional_it']))
+      .default([])
+      .describe(
+        'accounts holding one of these roles must enrol a TOTP second factor at their first login before any other route answers (e.g. [site_admin, regional_it])',
+      ),
+    oidc: oidcSchema.optional().describe('OpenID Connect login with a Région identity provider (docs/security.md)'),
   })
   .superRefine((v, ctx) => {
     if (v.metricsTokenFile && v.metricsTokenEnv) {
@@ -147,9 +233,43 @@ const authSchema = z
     }
   });
 
+const camerasSchema = z.strictObject({
+  ffmpegPath: z
+    .string()
+    .min(1)
+    .default('ffmpeg')
+    .describe('ffmpeg used for camera snapshots, the live preview and enrolment capture (ffprobe is looked for beside it)'),
+  grabTimeoutMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .max(60_000)
+    .default(10_000)
+    .describe('a snapshot or enrolment capture fails when the camera gives no frame within this time'),
+  previewMaxMs: z
+    .number()
+    .int()
+    .min(10_000)
+    .max(3_600_000)
+    .default(5 * 60_000)
+    .describe('a live preview viewing ends after this long (a new viewing may be started, audited again)'),
+  previewFps: z.number().int().min(1).max(15).default(5).describe('frames per second of the live preview'),
+  allowFileUrls: z
+    .boolean()
+    .default(false)
+    .describe('accept local video files (file:// or an absolute path) as camera sources: the demo and tests only'),
+});
+
 export const configSchema = z.strictObject({
   configVersion: z.literal(1).default(1).describe('version of this configuration format'),
   dataDir: z.string().min(1).default('.data/control-server').describe('directory of portail.sqlite (created)'),
+  sites: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be a site id'))
+    .min(1)
+    .optional()
+    .describe(
+      'scale-out: the sites this instance owns; it subscribes to, stores and serves only these (all sites when absent)',
+    ),
   http: httpSchema.prefault({}).describe('HTTP API, WebSocket and console'),
   mqtt: z
     .discriminatedUnion('mode', [embeddedMqttSchema, externalMqttSchema])
@@ -157,6 +277,7 @@ export const configSchema = z.strictObject({
     .describe('embedded aedes broker or an external broker by URL'),
   ws: wsSchema.prefault({}).describe('live push to the console'),
   auth: authSchema.prefault({}).describe('operator accounts, sessions and roles'),
+  cameras: camerasSchema.prefault({}).describe('camera snapshots (faces pixelated), live preview relay, enrolment capture'),
   consoleDir: z
     .string()
     .min(1)

@@ -46,7 +46,11 @@ describe('accounts, sessions, CSRF, lockout (auth required)', () => {
     const second = await attempt(t, 'alice', TEST_PASSWORD, { cookie: `${SESSION_COOKIE}=${first.cookie}` });
     const secondId = sessionCookieOf(second)!;
     expect(secondId).not.toBe(first.cookie);
-    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: first.headers })).statusCode).toBe(401);
+    // /me is public: a dead session reads as `authenticated: false` (no 401 for the browser to log)
+    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: first.headers })).json()).toMatchObject({
+      authenticated: false,
+    });
+    expect((await t.app.inject({ method: 'GET', url: '/api/agents', headers: first.headers })).statusCode).toBe(401);
     const third = await attempt(t, 'alice', TEST_PASSWORD, { cookie: `${SESSION_COOKIE}=${planted}` });
     expect(sessionCookieOf(third)).not.toBe(planted);
   });
@@ -57,16 +61,21 @@ describe('accounts, sessions, CSRF, lockout (auth required)', () => {
     const me = (h: Record<string, string>) => t!.app.inject({ method: 'GET', url: '/api/auth/me', headers: h });
     const idle = await login(t.app, 'alice');
     t.clock.nowMs += 10 * 60_000 + 1;
-    expect((await me(idle.headers)).statusCode).toBe(401);
+    expect((await me(idle.headers)).json()).toMatchObject({ authenticated: false });
 
     const busy = await login(t.app, 'alice');
     for (let i = 0; i < 6; i++) {
       t.clock.nowMs += 9 * 60_000;
-      expect((await me(busy.headers)).statusCode).toBe(200);
+      expect((await me(busy.headers)).json()).toMatchObject({ authenticated: true });
     }
     t.clock.nowMs += 9 * 60_000; // 63 min after login
     const expired = await me(busy.headers);
-    expect(expired.statusCode).toBe(401);
+    expect(expired.statusCode).toBe(200);
+    expect(expired.json()).toEqual({
+      authMode: 'required',
+      authenticated: false,
+      login: { password: true, oidc: null },
+    });
     // the browser is told to forget the dead cookie
     expect(expired.cookies.find((c) => c.name === SESSION_COOKIE)?.value).toBe('');
   });
@@ -149,14 +158,17 @@ describe('accounts, sessions, CSRF, lockout (auth required)', () => {
     const setup = await t.app.inject({ method: 'POST', url: '/api/auth/totp/setup', headers: s.headers });
     const { secret, uri } = setup.json<{ secret: string; uri: string }>();
     expect(uri).toMatch(/^otpauth:\/\/totp\/Portail%3Aadm\?secret=/);
-    const code = totpAt(base32Decode(secret), Date.now());
+    const code = totpAt(base32Decode(secret), t.clock.nowMs);
     const confirm = await t.app.inject({
       method: 'POST',
       url: '/api/auth/totp/confirm',
       headers: s.headers,
       payload: { code },
     });
-    expect(confirm.statusCode).toBe(204);
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.json<{ recoveryCodes: string[] }>().recoveryCodes).toHaveLength(10);
+    // the code used to confirm cannot log in again within its window (replay guard): the next one can
+    t.clock.nowMs += 30_000;
 
     const noCode = await attempt(t, 'adm', TEST_PASSWORD);
     expect(noCode.json()).toMatchObject({ error: 'TOTP_REQUIRED' });

@@ -14,11 +14,20 @@ import {
 } from './auth/auth-plugin.js';
 import type { HttpDeps } from './deps.js';
 import { authRoutes } from './routes/auth-routes.js';
+import { auditRoutes } from './routes/audit-routes.js';
+import { cameraRoutes } from './routes/camera-routes.js';
+import { fleetRoutes } from './routes/fleet-routes.js';
 import { agentRoutes } from './routes/agent-routes.js';
+import { agentConfigRoutes } from './routes/agent-config-routes.js';
+import { siteRoutes } from './routes/site-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { metricsRoutes } from './routes/metrics-routes.js';
+import { peopleRoutes } from './routes/people-routes.js';
 import { privacyRoutes } from './routes/privacy-routes.js';
+import { gateRoutes } from './routes/gate-routes.js';
+import { alertRoutes } from './routes/alert-routes.js';
+import { siteStatsRoutes } from './routes/site-stats-routes.js';
 import { statsRoutes } from './routes/stats-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import { createLiveHub, type LiveHub } from './ws/live-hub.js';
@@ -136,11 +145,20 @@ export function buildServer(opts: BuildServerOptions): BuiltServer {
     onLogout: (key) => hub.closeSession(key),
   });
   void app.register(userRoutes);
+  void app.register(auditRoutes);
   void app.register(agentRoutes);
   void app.register(eventRoutes);
   void app.register(statsRoutes, { wsStats: () => hub.stats() });
   void app.register(metricsRoutes, { wsStats: () => hub.stats() });
   void app.register(privacyRoutes);
+  void app.register(peopleRoutes);
+  void app.register(gateRoutes);
+  void app.register(agentConfigRoutes);
+  void app.register(siteRoutes);
+  void app.register(alertRoutes);
+  void app.register(siteStatsRoutes);
+  void app.register(cameraRoutes, { allowedOrigins: opts.allowedOrigins ?? [] });
+  void app.register(fleetRoutes);
   void app.register(liveSocket, {
     hub,
     helloEvents: opts.ws.helloEvents,

@@ -7,11 +7,14 @@ import {
   type ParsedTopic,
   type PayloadOf,
   type SyncState,
+  type TopicKey,
 } from '@portail/protocol';
+import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { ControlServerError } from '../infra/errors.js';
 import type { AgentRepository } from '../repositories/agent-repository.js';
 import type { EventRepository } from '../repositories/event-repository.js';
-import type { LiveBus } from '../services/live-bus.js';
+import type { LiveBus, LiveMessage } from '../services/live-bus.js';
 import { cloneIngestStats, createIngestStats, type IngestStats, type RejectReason } from './ingest-stats.js';
 
 export type IngestOutcome =
@@ -21,7 +24,11 @@ export type IngestOutcome =
   | { kind: 'status' }
   | { kind: 'health' }
   | { kind: 'ignored' }
-  | { kind: 'store_error' };
+  | { kind: 'store_error' }
+  /** valid, waiting for the batch commit (batch `handle` only) */
+  | { kind: 'pending' }
+  /** pushed to the live view only, never stored (recent anonymous tracks) */
+  | { kind: 'live' };
 
 export interface IngestDeps {
   events: EventRepository;
@@ -34,11 +41,40 @@ export interface IngestDeps {
   rejectLogWindowMs?: number;
   /** an agent acknowledged (or refused) a site sync version; called after it is stored */
   onSyncState?: (state: SyncState) => void;
+  /**
+   * The database behind the repositories: with it, a batch is one SQLite transaction (one commit
+   * for hundreds of messages instead of two per event). Without it every statement commits alone.
+   */
+  db?: Database;
+  /** sites this instance owns (scale-out); messages of other sites are counted and dropped. All when absent. */
+  sites?: readonly string[];
+  /** an event whose edge ts is further than this in the future is flagged (default 5 min) */
+  maxClockAheadMs?: number;
+  /** an event whose edge ts is older than this is flagged (default 8 days: past the agents' outbox age) */
+  maxClockBehindMs?: number;
+}
+
+/**
+ * Messages handled together, committed together. Outcomes returned by `handle` are provisional until
+ * `commit`: counters, live pushes and sync callbacks apply only once the transaction is durable, so
+ * the console never shows an event that was rolled back.
+ */
+export interface IngestBatch {
+  handle(topic: string, payload: Uint8Array): IngestOutcome;
+  /** number of messages handled in this batch */
+  readonly size: number;
+  /**
+   * Commit. `ok: false` means nothing of the batch was stored (counted as store errors): the caller
+   * must not acknowledge any of its messages, so the broker delivers them again.
+   */
+  commit(): { ok: true } | { ok: false; error: string };
 }
 
 export interface Ingest {
   /** Handle one MQTT message synchronously: when it returns, a valid message is in SQLite. */
   handle(topic: string, payload: Uint8Array): IngestOutcome;
+  /** Open a batch (one at a time): the MQTT subscriber opens one per socket read and commits it before acknowledging. */
+  begin(): IngestBatch;
   stats(): IngestStats;
 }
 
@@ -50,6 +86,53 @@ const DECODE_REASON: Record<DecodeErrorCode, RejectReason> = {
 };
 
 const MAX_LOGGED_MESSAGES = 3;
+const DEFAULT_MAX_CLOCK_AHEAD_MS = 5 * 60_000;
+const DEFAULT_MAX_CLOCK_BEHIND_MS = 8 * 86_400_000;
+
+/** Effects of a batch that wait for its commit. */
+interface Staged {
+  size: number;
+  /** valid messages handled: the store errors to count if the commit fails */
+  valid: number;
+  failed: unknown;
+  /** the database work of the valid messages, run in one transaction at commit */
+  writes: Array<() => IngestOutcome>;
+  /** outcome of each write, in order (for the single-message `handle`) */
+  results: IngestOutcome[];
+  stored: number;
+  duplicates: number;
+  statusUpdates: number;
+  healthUpdates: number;
+  stateUpdates: number;
+  skewFuture: number;
+  skewPast: number;
+  live: LiveMessage[];
+  syncStates: SyncState[];
+  logs: Array<() => void>;
+  /** last receipt per agent: one UPDATE per agent per batch instead of one per event */
+  touches: Map<string, { site: string; agent: string; at: string }>;
+}
+
+function newStaged(): Staged {
+  return {
+    size: 0,
+    valid: 0,
+    failed: null,
+    writes: [],
+    results: [],
+    stored: 0,
+    duplicates: 0,
+    statusUpdates: 0,
+    healthUpdates: 0,
+    stateUpdates: 0,
+    skewFuture: 0,
+    skewPast: 0,
+    live: [],
+    syncStates: [],
+    logs: [],
+    touches: new Map(),
+  };
+}
 const MAX_LOGGED_TOPIC_CHARS = 256;
 
 export function createIngest(deps: IngestDeps): Ingest {
@@ -96,22 +179,38 @@ export function createIngest(deps: IngestDeps): Ingest {
     return out.length ? out : null;
   }
 
-  function storeEvent<K extends EventTopicKey>(key: K, value: PayloadOf<K>, receivedAt: string): IngestOutcome {
+  const owned = deps.sites ? new Set(deps.sites) : null;
+  const aheadMs = deps.maxClockAheadMs ?? DEFAULT_MAX_CLOCK_AHEAD_MS;
+  const behindMs = deps.maxClockBehindMs ?? DEFAULT_MAX_CLOCK_BEHIND_MS;
+  const db = deps.db;
+
+  function storeEvent<K extends EventTopicKey>(
+    st: Staged,
+    key: K,
+    value: PayloadOf<K>,
+    receivedAt: string,
+    nowMs: number,
+  ): IngestOutcome {
     const { inserted, event } = events.insert(key, value, receivedAt);
-    agents.touch(value.site, value.agent, receivedAt);
+    st.touches.set(`${value.site}/${value.agent}`, { site: value.site, agent: value.agent, at: receivedAt });
     if (!inserted) {
-      stats.duplicates += 1;
-      log.debug({ id: value.id, kind: key }, 'duplicate event ignored');
+      st.duplicates += 1;
       return { kind: 'duplicate', id: value.id };
     }
-    stats.stored += 1;
-    bus.publish({ type: 'event', kind: key, event });
+    st.stored += 1;
+    const skew = Date.parse(value.ts) - nowMs;
+    if (skew > aheadMs) st.skewFuture += 1;
+    else if (-skew > behindMs) st.skewPast += 1;
+    st.live.push({ type: 'event', kind: key, event });
     return { kind: 'stored', id: value.id };
   }
 
-  function handle(topic: string, payload: Uint8Array): IngestOutcome {
+  /** Count, route and validate one message; a valid one queues its database work in `st`. */
+  function handleIn(st: Staged, topic: string, payload: Uint8Array): IngestOutcome {
     stats.received += 1;
-    const receivedAt = now().toISOString();
+    st.size += 1;
+    const nowDate = now();
+    const receivedAt = nowDate.toISOString();
     stats.lastMessageAt = receivedAt;
     // the server's own site sync publications come back through the wildcard subscription
     if (parseSiteTopic(topic)) {
@@ -125,63 +224,168 @@ export function createIngest(deps: IngestDeps): Ingest {
       stats.ignored += 1;
       return { kind: 'ignored' };
     }
+    // another instance's site (a subscription broader than the sites owned): not ours to store
+    if (owned && !owned.has(parsed.site)) {
+      stats.foreignSite += 1;
+      return { kind: 'ignored' };
+    }
     const decoded = decodePayload(parsed.key, payload);
     if (!decoded.ok)
       return reject(DECODE_REASON[decoded.error.code], topic, payload.byteLength, decoded.error.messages);
     const value = decoded.value as PayloadOf<Exclude<typeof parsed.key, 'config'>>;
     const wrong = mismatch(parsed, value);
     if (wrong) return reject('topic_mismatch', topic, payload.byteLength, wrong);
+    st.valid += 1;
+    const key = parsed.key;
+    st.writes.push(() => write(st, key, value, receivedAt, nowDate.getTime()));
+    return { kind: 'pending' };
+  }
 
-    try {
-      switch (parsed.key) {
-        case 'status': {
-          const v = value as PayloadOf<'status'>;
-          const before = agents.get(v.site, v.agent);
-          const agent = agents.applyStatus(v, receivedAt);
-          stats.statusUpdates += 1;
-          if (before?.state !== agent.state) {
-            log.info({ site: v.site, agent: v.agent, state: agent.state, reason: v.reason }, 'agent state changed');
-          }
-          bus.publish({ type: 'agent', agent });
-          return { kind: 'status' };
+  /** The database work of one valid message; runs inside the batch transaction. */
+  function write(
+    st: Staged,
+    key: Exclude<TopicKey, 'config'>,
+    value: unknown,
+    receivedAt: string,
+    nowMs: number,
+  ): IngestOutcome {
+    switch (key) {
+      case 'status': {
+        const v = value as PayloadOf<'status'>;
+        const before = agents.get(v.site, v.agent);
+        const agent = agents.applyStatus(v, receivedAt);
+        st.statusUpdates += 1;
+        if (before?.state !== agent.state) {
+          st.logs.push(() =>
+            log.info({ site: v.site, agent: v.agent, state: agent.state, reason: v.reason }, 'agent state changed'),
+          );
         }
-        case 'health': {
-          const v = value as PayloadOf<'health'>;
-          const { agent, created } = agents.applyHealth(v, receivedAt);
-          stats.healthUpdates += 1;
-          if (created) bus.publish({ type: 'agent', agent });
-          bus.publish({ type: 'health', site: v.site, agent: v.agent, health: v });
-          return { kind: 'health' };
-        }
-        case 'access':
-          return storeEvent('access', value as PayloadOf<'access'>, receivedAt);
-        case 'movement':
-          return storeEvent('movement', value as PayloadOf<'movement'>, receivedAt);
-        case 'camera':
-          return storeEvent('camera', value as PayloadOf<'camera'>, receivedAt);
-        case 'configState': {
-          const v = value as PayloadOf<'configState'>;
-          const agent = agents.applyConfigState(v, receivedAt);
-          if (v.result === 'rejected') log.warn({ site: v.site, agent: v.agent, version: v.receivedVersion, errors: v.errors }, 'agent rejected its configuration');
-          bus.publish({ type: 'agent', agent });
-          return { kind: 'status' };
-        }
-        case 'syncState': {
-          const v = value as PayloadOf<'syncState'>;
-          const agent = agents.applySyncState(v, receivedAt);
-          if (v.result === 'rejected') log.warn({ site: v.site, agent: v.agent, version: v.receivedVersion, held: v.appliedVersion, errors: v.errors }, 'agent rejected a site sync version');
-          bus.publish({ type: 'agent', agent });
-          deps.onSyncState?.(v);
-          return { kind: 'status' };
-        }
+        st.live.push({ type: 'agent', agent });
+        return { kind: 'status' };
       }
-    } catch (err) {
-      // a database failure is ours, not the sender's: count it, log it, keep serving
-      stats.storeErrors += 1;
-      log.error({ err, topic, kind: parsed.key }, 'ingest could not store a valid message');
-      return { kind: 'store_error' };
+      case 'health': {
+        const v = value as PayloadOf<'health'>;
+        const { agent, created } = agents.applyHealth(v, receivedAt);
+        st.healthUpdates += 1;
+        if (created) st.live.push({ type: 'agent', agent });
+        st.live.push({ type: 'health', site: v.site, agent: v.agent, health: v });
+        return { kind: 'health' };
+      }
+      case 'access':
+        return storeEvent(st, 'access', value as PayloadOf<'access'>, receivedAt, nowMs);
+      case 'movement':
+        return storeEvent(st, 'movement', value as PayloadOf<'movement'>, receivedAt, nowMs);
+      case 'camera':
+        return storeEvent(st, 'camera', value as PayloadOf<'camera'>, receivedAt, nowMs);
+      case 'configState': {
+        const v = value as PayloadOf<'configState'>;
+        const agent = agents.applyConfigState(v, receivedAt);
+        st.stateUpdates += 1;
+        if (v.result === 'rejected')
+          st.logs.push(() =>
+            log.warn(
+              { site: v.site, agent: v.agent, version: v.receivedVersion, errors: v.errors },
+              'agent rejected its configuration',
+            ),
+          );
+        st.live.push({ type: 'agent', agent });
+        return { kind: 'status' };
+      }
+      case 'syncState': {
+        const v = value as PayloadOf<'syncState'>;
+        const agent = agents.applySyncState(v, receivedAt);
+        st.stateUpdates += 1;
+        if (v.result === 'rejected')
+          st.logs.push(() =>
+            log.warn(
+              { site: v.site, agent: v.agent, version: v.receivedVersion, held: v.appliedVersion, errors: v.errors },
+              'agent rejected a site sync version',
+            ),
+          );
+        st.live.push({ type: 'agent', agent });
+        st.syncStates.push(v);
+        return { kind: 'status' };
+      }
+      case 'tracks':
+        // recent anonymous trajectories for the supervisors' camera tiles: pushed, never stored
+        st.live.push({ type: 'tracks', tracks: value as PayloadOf<'tracks'> });
+        return { kind: 'live' };
     }
   }
 
-  return { handle, stats: () => cloneIngestStats(stats) };
+  let open: Staged | null = null;
+  // one transaction for the whole batch, opened and committed synchronously: no other database user
+  // (an HTTP handler) can interleave with it, and a failure takes back the batch and nothing else
+  const runWrites = (st: Staged): void => {
+    for (const w of st.writes) st.results.push(w());
+    for (const t of st.touches.values()) agents.touch(t.site, t.agent, t.at);
+  };
+  const writeTx = db ? db.transaction(runWrites) : runWrites;
+
+  function commit(st: Staged): { ok: true } | { ok: false; error: string } {
+    open = null;
+    if (st.writes.length > 0) {
+      try {
+        writeTx(st);
+      } catch (err) {
+        // a database failure is ours, not the sender's: nothing of the batch is stored or acknowledged
+        log.error({ err, messages: st.valid }, 'ingest could not store a batch of valid messages');
+        stats.storeErrors += st.valid;
+        st.results = st.writes.map(() => ({ kind: 'store_error' }));
+        return { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    stats.stored += st.stored;
+    stats.duplicates += st.duplicates;
+    stats.statusUpdates += st.statusUpdates;
+    stats.healthUpdates += st.healthUpdates;
+    stats.stateUpdates += st.stateUpdates;
+    stats.clockSkew.future += st.skewFuture;
+    stats.clockSkew.past += st.skewPast;
+    if (st.skewFuture + st.skewPast > 0) logSkew(st.skewFuture, st.skewPast);
+    if (st.duplicates > 0) log.debug({ duplicates: st.duplicates }, 'duplicate events ignored');
+    for (const l of st.logs) l();
+    // pushed only now: the console never shows what a rollback took back
+    for (const m of st.live) bus.publish(m);
+    for (const s of st.syncStates) deps.onSyncState?.(s);
+    return { ok: true };
+  }
+
+  let skewLogAt = -Infinity;
+  function logSkew(future: number, past: number): void {
+    const t = now().getTime();
+    if (t - skewLogAt < windowMs) return;
+    skewLogAt = t;
+    log.warn(
+      { future, past, totals: stats.clockSkew, maxAheadMs: aheadMs, maxBehindMs: behindMs },
+      'events with an edge clock far from server time (retention deletes by edge time): check the agents\' clocks',
+    );
+  }
+
+  function openStaged(): Staged {
+    if (open) throw new ControlServerError('SERVER_ERR_INGEST_BATCH_OPEN', 'an ingest batch is already open');
+    open = newStaged();
+    return open;
+  }
+
+  function begin(): IngestBatch {
+    const st = openStaged();
+    return {
+      handle: (topic, payload) => handleIn(st, topic, payload),
+      get size() {
+        return st.size;
+      },
+      commit: () => commit(st),
+    };
+  }
+
+  function handle(topic: string, payload: Uint8Array): IngestOutcome {
+    const st = openStaged();
+    const outcome = handleIn(st, topic, payload);
+    commit(st);
+    return outcome.kind === 'pending' ? (st.results[0] ?? { kind: 'store_error' }) : outcome;
+  }
+
+  return { handle, begin, stats: () => cloneIngestStats(stats) };
 }
+

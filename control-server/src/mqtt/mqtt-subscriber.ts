@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { agentTopicsFilter } from '@portail/protocol';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -11,14 +12,39 @@ export interface MqttSubscriberOptions {
   username?: string;
   password?: string;
   ca?: Buffer;
+  /** extra TLS options, e.g. the embedded broker's pinned certificate (its checkServerIdentity) */
+  tls?: Pick<ConnectionOptions, 'checkServerIdentity' | 'cert' | 'key'>;
   logger: Logger;
   /** called synchronously for every message; the PUBACK is sent only after it returns */
   onMessage: (topic: string, payload: Buffer) => void;
+  /**
+   * Batched ingest: when given, the messages of one socket read go to one batch (one transaction),
+   * and their PUBACKs are held in the corked socket until `commit` returns true. A false commit
+   * (nothing stored) drops the connection instead: the PUBACKs are never sent and the broker
+   * delivers the messages again on the persistent session. `onMessage` is then unused.
+   */
+  batch?: { begin(): SubscriberBatch };
+  /**
+   * Subscription filters; default the wildcard over every agent topic. Scale-out passes one filter
+   * per owned site, prefixed `$share/{group}/` for a broker with shared subscriptions.
+   */
+  filters?: readonly string[];
   /** how long start() waits for the first subscription before returning anyway (and retrying) */
   startupWaitMs?: number;
   reconnectPeriodMs?: number;
   /** after every (re)connect; `sessionPresent` false means the broker may have lost retained messages too */
   onConnect?: (sessionPresent: boolean) => void;
+}
+
+export interface SubscriberBatch {
+  handle(topic: string, payload: Buffer): void;
+  /** true when everything handled is durably stored (or rejected): the PUBACKs may go */
+  commit(): boolean;
+}
+
+/** `$share/{group}/{filter}` when a group is set (MQTT 5 and Mosquitto's v3.1.1 shared subscriptions). */
+export function sharedFilter(filter: string, group?: string): string {
+  return group ? `$share/${group}/${filter}` : filter;
 }
 
 export interface MqttSubscriber {
@@ -84,7 +110,7 @@ export function redactUrl(url: string): string {
  */
 export async function startMqttSubscriber(opts: MqttSubscriberOptions): Promise<MqttSubscriber> {
   const log = opts.logger;
-  const filter = agentTopicsFilter();
+  const filters = opts.filters?.length ? [...opts.filters] : [agentTopicsFilter()];
   const clientOpts: IClientOptions = {
     clientId: opts.clientId,
     // persistent session: an external broker keeps QoS 1 messages for us while we restart
@@ -98,6 +124,8 @@ export async function startMqttSubscriber(opts: MqttSubscriberOptions): Promise<
   if (opts.username !== undefined) clientOpts.username = opts.username;
   if (opts.password !== undefined) clientOpts.password = opts.password;
   if (opts.ca !== undefined) clientOpts.ca = opts.ca;
+  // mqtt.js hands its options to tls.connect as they are
+  if (opts.tls !== undefined) Object.assign(clientOpts, opts.tls);
 
   const client: MqttClient = mqtt.connect(opts.url, clientOpts);
   let subscribed = false;
@@ -105,8 +133,47 @@ export async function startMqttSubscriber(opts: MqttSubscriberOptions): Promise<
   let stopping = false;
 
   // Storing inside handleMessage makes mqtt.js send the PUBACK only once the message is in SQLite.
+  type Corkable = NodeJS.WritableStream & { cork(): void; uncork(): void; destroy(): void };
+  let open: { batch: SubscriberBatch; stream: Corkable } | null = null as { batch: SubscriberBatch; stream: Corkable } | null;
+  const flush = (): void => {
+    const o = open;
+    open = null;
+    if (!o) return;
+    let ok = false;
+    try {
+      ok = o.batch.commit();
+    } catch (err) {
+      // commit is meant never to throw; treat it as a failed commit: nothing acknowledged
+      log.error({ err }, 'ingest batch commit threw');
+    }
+    if (ok) {
+      o.stream.uncork();
+      return;
+    }
+    // the PUBACKs sit in the corked socket: destroying it discards them, and the persistent session
+    // makes the broker deliver every unacknowledged message again after the reconnect
+    log.error('ingest batch not stored: dropping the broker connection so its messages are delivered again');
+    o.stream.destroy();
+  };
   client.handleMessage = (packet, done) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (opts.batch) {
+      if (!open) {
+        // mqtt.js handles the packets of one socket read on process.nextTick: a setImmediate runs after them all
+        const stream = client.stream as unknown as Corkable;
+        stream.cork();
+        open = { batch: opts.batch.begin(), stream };
+        setImmediate(flush);
+      }
+      try {
+        open.batch.handle(packet.topic, payload);
+      } catch (err) {
+        // handle is meant never to throw; if it does, the commit decides for the batch
+        log.error({ err, topic: packet.topic }, 'ingest handler threw');
+      }
+      done();
+      return;
+    }
     try {
       opts.onMessage(packet.topic, payload);
     } catch (err) {
@@ -130,18 +197,18 @@ export async function startMqttSubscriber(opts: MqttSubscriberOptions): Promise<
       // a failing hook must not keep the ingest from subscribing
       log.error({ err }, 'mqtt connect hook threw');
     }
-    client.subscribe(filter, { qos: 1 }, (err, granted) => {
+    client.subscribe(filters, { qos: 1 }, (err, granted) => {
       if (err) {
-        log.error({ err, filter }, 'mqtt subscribe failed');
+        log.error({ err, filters }, 'mqtt subscribe failed');
         return;
       }
-      const refused = granted?.some((g) => g.qos === 128) ?? false;
-      if (refused) {
-        log.error({ filter }, 'mqtt subscription refused by the broker (ACL?)');
+      const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? [];
+      if (refused.length > 0) {
+        log.error({ refused }, 'mqtt subscription refused by the broker (ACL? shared subscriptions unsupported?)');
         return;
       }
       subscribed = true;
-      log.debug({ filter }, 'mqtt subscribed');
+      log.debug({ filters }, 'mqtt subscribed');
       resolveFirst?.();
       resolveFirst = null;
     });

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import sharp from 'sharp';
 import { ControlServerError } from '../infra/errors.js';
 import { createConsentService, type MissingConsent } from './consent.js';
+import { heicToPng, isHeic } from './heic.js';
 import { issueStudentCredentialInTx, receiptForReplaced, signToken, type IssuedCredential } from './credentials.js';
 import { ID_PHOTO_MAX_SIDE_PX, putIdPhotoRow, type IdPhotoKey } from './id-photos.js';
 import { getPeopleSite } from './people-sites.js';
@@ -86,7 +87,7 @@ export type EnrolmentErrorCode =
   | 'ENROL_ERR_POSE'
   | 'ENROL_ERR_SPOOF';
 
-export type PhotoFormat = 'jpeg' | 'png';
+export type PhotoFormat = 'jpeg' | 'png' | 'heic';
 
 /** Pure: the format from the magic bytes, and the byte-size limit. */
 export function checkPhotoBytes(
@@ -99,7 +100,8 @@ export function checkPhotoBytes(
   if (photo.length >= 3 && photo[0] === 0xff && photo[1] === 0xd8 && photo[2] === 0xff) return ok('jpeg');
   const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
   if (photo.length >= 8 && png.every((b, i) => photo[i] === b)) return ok('png');
-  return fail('ENROL_ERR_PHOTO_FORMAT', 'the photo must be a JPEG or PNG file');
+  if (isHeic(photo)) return ok('heic');
+  return fail('ENROL_ERR_PHOTO_FORMAT', 'the photo must be a JPEG, PNG or HEIC file');
 }
 
 /** Pure: the largest face, and whether another face is large enough to make the photo ambiguous. */
@@ -307,13 +309,31 @@ export function createEnrolmentService(deps: EnrolmentDeps) {
       let plain: Uint8Array | undefined;
       let key: Uint8Array | undefined;
       let idJpeg: Buffer | undefined;
+      let heicPng: Buffer | undefined;
       try {
         // consent first: without it the photo is not even decoded
         const refused = consentProblem(input.studentId);
         if (refused) return refused;
         const format = checkPhotoBytes(photo, limits);
         if (!format.ok) return format;
-        const buffer = Buffer.from(photo.buffer, photo.byteOffset, photo.byteLength);
+        const sizeOk = (w: number, h: number) =>
+          Math.min(w, h) >= limits.minSidePx && Math.max(w, h) <= limits.maxSidePx && w * h <= limits.maxPixels;
+        const dimensionsError = (w: number, h: number) =>
+          fail(
+            'ENROL_ERR_PHOTO_DIMENSIONS',
+            `photo of ${w}×${h} px: sides from ${limits.minSidePx} to ${limits.maxSidePx} px, at most ${limits.maxPixels / 1e6} megapixels`,
+          );
+        if (format.value === 'heic') {
+          // libvips here has no HEVC decoder: decoded in memory to a PNG buffer, then the usual path
+          const h = await heicToPng(photo, sizeOk);
+          if (!h.ok) {
+            return h.reason === 'dimensions'
+              ? dimensionsError(h.width ?? 0, h.height ?? 0)
+              : fail('ENROL_ERR_CORRUPT_IMAGE', `the HEIC photo cannot be read: ${h.message}`);
+          }
+          heicPng = h.png;
+        }
+        const buffer = heicPng ?? Buffer.from(photo.buffer, photo.byteOffset, photo.byteLength);
         let meta: sharp.Metadata;
         try {
           meta = await sharp(buffer).metadata();
@@ -322,12 +342,7 @@ export function createEnrolmentService(deps: EnrolmentDeps) {
         }
         const w = meta.width ?? 0;
         const h = meta.height ?? 0;
-        if (Math.min(w, h) < limits.minSidePx || Math.max(w, h) > limits.maxSidePx || w * h > limits.maxPixels) {
-          return fail(
-            'ENROL_ERR_PHOTO_DIMENSIONS',
-            `photo of ${w}×${h} px: sides from ${limits.minSidePx} to ${limits.maxSidePx} px, at most ${limits.maxPixels / 1e6} megapixels`,
-          );
-        }
+        if (!sizeOk(w, h)) return dimensionsError(w, h);
         try {
           frame = await loadImageAsFrame(buffer, 'enrolment');
         } catch (err) {
@@ -425,6 +440,7 @@ export function createEnrolmentService(deps: EnrolmentDeps) {
         });
       } finally {
         photo.fill(0);
+        heicPng?.fill(0);
         frame?.data.fill(0);
         template?.vector.fill(0);
         plain?.fill(0);

@@ -157,3 +157,20 @@ export function openPeopleTestEnv(prefix = 'portail-people-'): PeopleTestEnv {
     },
   };
 }
+
+/** A multipart/form-data body with one file part, for `app.inject` (what a browser's FormData sends). */
+export function multipartBody(
+  bytes: Uint8Array,
+  o: { field?: string; filename?: string; contentType?: string } = {},
+): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = `----portail-test-${Math.random().toString(36).slice(2)}`;
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${o.field ?? 'file'}"; filename="${o.filename ?? 'upload.bin'}"\r\n` +
+      `Content-Type: ${o.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return {
+    payload: Buffer.concat([head, Buffer.from(bytes), tail]),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
+}

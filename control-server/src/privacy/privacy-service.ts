@@ -23,7 +23,12 @@ import {
 } from './pilot.js';
 import { createRetentionPurge, type PurgeReport, type PurgeTrigger } from './purge.js';
 import { getRegisterInfo, setRegisterInfo, type RegisterInfo, type RegisterInfoResult } from './register-info.js';
-import { collectRegisterInputs, renderRegisterMarkdown, type RegisterInputs } from './register.js';
+import {
+  collectRegisterInputs,
+  renderRegisterMarkdown,
+  type RegisterCameraDeclaration,
+  type RegisterInputs,
+} from './register.js';
 import {
   getServerRetention,
   getSiteRetention,
@@ -50,6 +55,8 @@ export interface PrivacyServiceDeps {
   agents: Pick<AgentRepository, 'list'>;
   /** retained configurations seen on MQTT (location types, tracking); none known without it */
   agentConfigs?: Pick<AgentConfigObserver, 'forSite'>;
+  /** the server's camera registry (cameras/): a registered camera's location type and tracking come from it */
+  cameraRegistry?: { list(site: string): readonly RegisterCameraDeclaration[] };
   now?: () => Date;
   logger?: Logger;
   /** the server's auth mode, for the register's security section (null: not known, e.g. the CLI) */
@@ -134,6 +141,7 @@ export function createPrivacyService(deps: PrivacyServiceDeps) {
         db,
         agents: deps.agents.list(),
         agentConfigs: deps.agentConfigs?.forSite(site) ?? new Map(),
+        registeredCameras: deps.cameraRegistry?.list(site) ?? [],
         info: getRegisterInfo(db, site),
         retention: getSiteRetention(db, site).policy,
         serverRetention: getServerRetention(db).policy,

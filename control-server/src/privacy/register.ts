@@ -31,10 +31,21 @@ export interface RegisterCamera {
   /** gate / tracking / both, from the agent's status; null when only the configuration names it */
   role: string | null;
   state: string | null;
-  /** from the configuration the agent was given; null when the server never saw one for it */
+  /** from the camera registry when the camera is registered, else from the configuration the agent was given; null when neither */
   locationType: string | null;
   trackingEnabled: boolean | null;
   rules: { zones: number; lines: number; tailgating: number } | null;
+  /** declared in the server's camera registry (cameras/camera-registry.ts) */
+  registered?: boolean;
+}
+
+/** What the register reads of the camera registry (no source URL). */
+export interface RegisterCameraDeclaration {
+  agent: string;
+  camera: string;
+  role: string;
+  locationType: string;
+  trackingEnabled: boolean;
 }
 
 export interface RegisterAgent {
@@ -89,6 +100,8 @@ export interface CollectDeps {
   db: Database;
   agents: readonly AgentRecord[];
   agentConfigs: ReadonlyMap<string, AgentConfig>;
+  /** the site's cameras in the server's registry: their declaration wins over the agent configuration */
+  registeredCameras?: readonly RegisterCameraDeclaration[];
   info: RegisterInfo;
   retention: SiteRetentionPolicy;
   serverRetention: ServerRetentionPolicy;
@@ -107,24 +120,32 @@ const count = (db: Database, sql: string, ...params: Array<string | number>): nu
 export function mergeCameras(
   agents: readonly AgentRecord[],
   configs: ReadonlyMap<string, AgentConfig>,
+  registered: readonly RegisterCameraDeclaration[] = [],
 ): RegisterCamera[] {
   const out: RegisterCamera[] = [];
-  const names = new Set([...agents.map((a) => a.agent), ...configs.keys()]);
+  const names = new Set([...agents.map((a) => a.agent), ...configs.keys(), ...registered.map((r) => r.agent)]);
   for (const agent of [...names].sort()) {
     const status = agents.find((a) => a.agent === agent)?.status ?? null;
     const declared = configs.get(agent);
-    const ids = new Set([...(status?.cameras ?? []).map((c) => c.id), ...(declared?.cameras ?? []).map((c) => c.id)]);
+    const inRegistry = registered.filter((r) => r.agent === agent);
+    const ids = new Set([
+      ...(status?.cameras ?? []).map((c) => c.id),
+      ...(declared?.cameras ?? []).map((c) => c.id),
+      ...inRegistry.map((r) => r.camera),
+    ]);
     for (const id of [...ids].sort()) {
       const s = status?.cameras?.find((c) => c.id === id);
       const d = declared?.cameras.find((c) => c.id === id);
+      const r = inRegistry.find((c) => c.camera === id);
       out.push({
         agent,
         camera: id,
-        role: s?.role ?? null,
+        role: s?.role ?? r?.role ?? null,
         state: s?.state ?? null,
-        locationType: d?.locationType ?? null,
-        trackingEnabled: d ? d.trackingEnabled : null,
+        locationType: r?.locationType ?? d?.locationType ?? null,
+        trackingEnabled: r ? r.trackingEnabled : d ? d.trackingEnabled : null,
         rules: d ? { zones: d.zones.length, lines: d.lines.length, tailgating: d.tailgating.length } : null,
+        ...(r ? { registered: true } : {}),
       });
     }
   }
@@ -183,7 +204,7 @@ export function collectRegisterInputs(site: string, deps: CollectDeps, now: Date
     serverRetention: deps.serverRetention,
     people: getPeopleSite(db, site)?.settings ?? null,
     agents,
-    cameras: mergeCameras(siteAgents, deps.agentConfigs),
+    cameras: mergeCameras(siteAgents, deps.agentConfigs, deps.registeredCameras ?? []),
     templateModels,
     roles,
     counts: {

@@ -46,6 +46,33 @@ export interface EventRepository {
   ): { inserted: boolean; event: StoredEvent };
   list(query: ListEventsQuery): ListEventsResult;
   count(): number;
+  /**
+   * Resume of a live feed: the events stored after `afterId` (receipt order: the table's rowid), the
+   * newest `limit` of them, sorted like `list`. `truncated` when more were newer than `limit`.
+   * UNKNOWN_CURSOR when the id is not stored or outside the scope (another database, purged).
+   */
+  listAfter(afterId: string, query: { limit: number; scope?: readonly EventScope[] }): ListAfterResult;
+  /** The id of the last event stored (receipt order) within the scope: the cursor a live client keeps. */
+  latestReceivedId(scope?: readonly EventScope[]): string | null;
+}
+
+export type ListAfterResult =
+  { ok: true; events: StoredEvent[]; truncated: boolean } | { ok: false; error: 'UNKNOWN_CURSOR' };
+
+/** `(kind = ? AND site IN (…)) OR …` of a scope, or null when it lets nothing through. */
+function scopeWhere(scope: readonly EventScope[]): { sql: string; params: string[] } | null {
+  const clauses: string[] = [];
+  const params: string[] = [];
+  for (const s of scope) {
+    if (s.sites === '*') {
+      clauses.push('(kind = ?)');
+      params.push(s.kind);
+    } else if (s.sites.length > 0) {
+      clauses.push(`(kind = ? AND site IN (${s.sites.map(() => '?').join(', ')}))`);
+      params.push(s.kind, ...s.sites);
+    }
+  }
+  return clauses.length === 0 ? null : { sql: `(${clauses.join(' OR ')})`, params };
 }
 
 interface EventRow {
@@ -74,8 +101,10 @@ function toEvent(row: EventRow): StoredEvent {
 
 /** ISO strings of any precision compare as text only once normalised to the same shape. */
 export function normaliseTs(ts: string): string {
-  return new Date(ts).toISOString();
+  // already in the canonical shape (what agents send): skip the Date round trip on the ingest hot path
+  return CANONICAL_TS.test(ts) ? ts : new Date(ts).toISOString();
 }
+const CANONICAL_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function createEventRepository(db: Database): EventRepository {
   // prepared once; better-sqlite3 statements are reusable and synchronous
@@ -185,6 +214,36 @@ export function createEventRepository(db: Database): EventRepository {
     },
     count() {
       return countStmt.get()!.n;
+    },
+    listAfter(afterId, { limit, scope }) {
+      const cursor = db
+        .prepare<[string], { rowid: number; kind: EventKind; site: string }>(
+          'SELECT rowid, kind, site FROM events WHERE id = ?',
+        )
+        .get(afterId);
+      const visible = (c: { kind: EventKind; site: string }): boolean =>
+        scope === undefined || scope.some((s) => s.kind === c.kind && (s.sites === '*' || s.sites.includes(c.site)));
+      if (!cursor || !visible(cursor)) return { ok: false, error: 'UNKNOWN_CURSOR' };
+      const where = scope === undefined ? { sql: '1', params: [] } : scopeWhere(scope);
+      if (!where) return { ok: true, events: [], truncated: false };
+      // a range scan on the rowid from the cursor up: what arrived while the client was away
+      const rows = db
+        .prepare<unknown[], EventRow>(
+          `SELECT * FROM events WHERE rowid > ? AND ${where.sql} ORDER BY rowid DESC LIMIT ?`,
+        )
+        .all(cursor.rowid, ...where.params, limit + 1);
+      const truncated = rows.length > limit;
+      const events = rows.slice(0, limit).map(toEvent);
+      events.sort((x, y) => (x.ts === y.ts ? (x.id < y.id ? 1 : x.id > y.id ? -1 : 0) : x.ts < y.ts ? 1 : -1));
+      return { ok: true, events, truncated };
+    },
+    latestReceivedId(scope) {
+      const where = scope === undefined ? { sql: '1', params: [] } : scopeWhere(scope);
+      if (!where) return null;
+      const row = db
+        .prepare<unknown[], { id: string }>(`SELECT id FROM events WHERE ${where.sql} ORDER BY rowid DESC LIMIT 1`)
+        .get(...where.params);
+      return row?.id ?? null;
     },
   };
 }

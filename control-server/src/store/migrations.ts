@@ -350,4 +350,187 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  // 60–69: cameras (registry with encrypted source URLs)
+  {
+    version: 60,
+    name: 'cameras: registry per site/agent/camera, source URL encrypted at rest',
+    up: (db) => {
+      db.exec(`
+        -- what the site declares about each camera (cameras/camera-registry.ts). The source URL carries
+        -- the camera's password: only its AES-256-GCM ciphertext is stored (key file <dataDir>/keys/camera-url.key,
+        -- associated data site|agent|camera), plus the redacted form shown to admins.
+        CREATE TABLE cameras (
+          site             TEXT NOT NULL,
+          agent            TEXT NOT NULL,
+          camera           TEXT NOT NULL,
+          name             TEXT NOT NULL,
+          role             TEXT NOT NULL CHECK (role IN ('gate', 'tracking')),
+          location_type    TEXT NOT NULL,
+          tracking_enabled INTEGER NOT NULL CHECK (tracking_enabled IN (0, 1)),
+          url_redacted     TEXT,
+          url_key_id       TEXT,
+          url_iv           BLOB,
+          url_ciphertext   BLOB,
+          url_tag          BLOB,
+          created_at       TEXT NOT NULL,
+          updated_at       TEXT NOT NULL,
+          updated_by       TEXT NOT NULL,
+          PRIMARY KEY (site, agent, camera),
+          CHECK ((url_ciphertext IS NULL) = (url_redacted IS NULL))
+        ) STRICT;
+      `);
+    },
+  },
+  // 70–79: operators' second factor recovery codes, OIDC identities
+  {
+    version: 70,
+    name: 'auth: TOTP recovery codes and replay guard, OIDC identities, operator e-mail',
+    up: (db) => {
+      db.exec(`
+        -- single-use codes for a lost authenticator; only a SHA-256 of each (80 random bits) is kept
+        CREATE TABLE user_recovery_codes (
+          id         INTEGER PRIMARY KEY,
+          user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+          code_hash  TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          used_at    TEXT
+        ) STRICT;
+        CREATE INDEX user_recovery_codes_user ON user_recovery_codes (user_id);
+
+        -- an OpenID Connect identity (issuer + subject) linked to a local account
+        CREATE TABLE user_identities (
+          issuer        TEXT NOT NULL,
+          subject       TEXT NOT NULL,
+          user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+          created_at    TEXT NOT NULL,
+          last_login_at TEXT,
+          PRIMARY KEY (issuer, subject)
+        ) STRICT;
+        CREATE INDEX user_identities_user ON user_identities (user_id);
+
+        -- the address an identity provider asserts, to link pre-created accounts by e-mail
+        ALTER TABLE users ADD COLUMN email TEXT COLLATE NOCASE;
+        CREATE UNIQUE INDEX users_email ON users (email) WHERE email IS NOT NULL;
+        -- the last TOTP time step accepted: a code is refused the second time within its window
+        ALTER TABLE users ADD COLUMN totp_last_step INTEGER;
+      `);
+    },
+  },
+  // 80–89: the gate view (gate/): acknowledgements and manual overrides of passages
+  {
+    version: 80,
+    name: 'gate: passage acknowledgements and manual overrides',
+    up: (db) => {
+      db.exec(`
+        -- what reception did about a passage: acknowledged it (with an optional note) or overrode its
+        -- verdict (with a required reason). Tied to the access event: when the retention purge deletes
+        -- the event, its actions go with it (the audit log keeps who did what).
+        CREATE TABLE gate_passage_actions (
+          id        INTEGER PRIMARY KEY,
+          event_id  TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+          site      TEXT NOT NULL,
+          action    TEXT NOT NULL CHECK (action IN ('ack', 'override')),
+          decision  TEXT CHECK (decision IS NULL OR decision IN ('allow', 'deny')),
+          note      TEXT,                       -- ack: optional note; override: the reason (required)
+          actor     TEXT NOT NULL,
+          at        TEXT NOT NULL,
+          CHECK ((action = 'override') = (decision IS NOT NULL AND note IS NOT NULL))
+        ) STRICT;
+        CREATE UNIQUE INDEX gate_passage_actions_one_ack ON gate_passage_actions (event_id) WHERE action = 'ack';
+        CREATE INDEX gate_passage_actions_event ON gate_passage_actions (event_id, id);
+        CREATE INDEX gate_passage_actions_site_at ON gate_passage_actions (site, at);
+      `);
+    },
+  },
+  // 90–99: the live view's alert queue (alerts/)
+  {
+    version: 90,
+    name: 'alert acknowledgements',
+    up: (db) => {
+      db.exec(`
+        -- who acknowledged which alert of the supervisors' queue, when, with an optional note. An alert
+        -- is an event (its id) or an offline period (\`agent-offline.{agent}.{sinceMs}\`); the ack keeps
+        -- its own copy of site/agent/camera so it stays readable after the event is purged.
+        CREATE TABLE alert_acks (
+          alert_id   TEXT PRIMARY KEY,
+          site       TEXT NOT NULL,
+          kind       TEXT NOT NULL,
+          agent      TEXT NOT NULL,
+          camera     TEXT,
+          alert_ts   TEXT NOT NULL,              -- the alert's time (event edge time, or offline since)
+          acked_at   TEXT NOT NULL,
+          acked_by   TEXT NOT NULL,              -- operator username (audit actor)
+          note       TEXT CHECK (note IS NULL OR length(note) <= 500)
+        ) STRICT;
+        CREATE INDEX alert_acks_site_acked_at ON alert_acks (site, acked_at);
+      `);
+    },
+  },
+  // 100–109: sites and the agents' configuration (agent-config/)
+  {
+    version: 100,
+    name: 'sites and versioned agent configurations',
+    up: (db) => {
+      db.exec(`
+        -- what regional IT declares about a site: its display name, time zone and settings (JSON
+        -- checked by agent-config/site-directory.ts); a site also exists implicitly through its agents
+        CREATE TABLE sites (
+          site       TEXT PRIMARY KEY,
+          name       TEXT NOT NULL,
+          time_zone  TEXT NOT NULL,
+          settings   TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(settings)),
+          created_at TEXT NOT NULL,
+          created_by TEXT NOT NULL,
+          updated_at TEXT NOT NULL,
+          updated_by TEXT NOT NULL
+        ) STRICT;
+
+        -- every version of each agent's configuration (the retained config topic), append-only: the
+        -- highest version is the one in force; 'imported' rows were found on the broker, not made here
+        CREATE TABLE agent_configs (
+          site       TEXT NOT NULL,
+          agent      TEXT NOT NULL,
+          version    INTEGER NOT NULL CHECK (version >= 0),
+          body       TEXT NOT NULL CHECK (json_valid(body)),   -- { cameras, thresholds }
+          source     TEXT NOT NULL CHECK (source IN ('console', 'imported')),
+          created_by TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          PRIMARY KEY (site, agent, version)
+        ) STRICT;
+        CREATE TRIGGER agent_configs_no_update BEFORE UPDATE ON agent_configs
+          BEGIN SELECT RAISE(ABORT, 'agent_configs is append-only'); END;
+      `);
+    },
+  },
+  {
+    version: 110,
+    name: 'mqtt accounts: per-agent and server broker credentials, revocation',
+    up: (db) => {
+      db.exec(`
+        -- the site broker's accounts (embedded aedes checks them at every CONNECT; portail-admin mqtt
+        -- export writes Mosquitto's password_file and acl_file from them). The hash is Mosquitto's
+        -- $7$ PBKDF2-SHA512 form (mqtt/acl-password.ts says why). A revoked row is kept for the record;
+        -- one active row per username and per agent client id.
+        CREATE TABLE mqtt_accounts (
+          id               INTEGER PRIMARY KEY,
+          username         TEXT NOT NULL,
+          kind             TEXT NOT NULL CHECK (kind IN ('agent', 'server')),
+          site             TEXT,
+          agent            TEXT,
+          client_id        TEXT,                  -- agents: the only client id the account may use
+          password_hash    TEXT NOT NULL,
+          cert_fingerprint TEXT,                  -- sha256 of the client certificate issued with it, if any
+          created_at       TEXT NOT NULL,
+          created_by       TEXT NOT NULL,
+          revoked_at       TEXT,
+          revoked_by       TEXT,
+          CHECK ((kind = 'agent') = (site IS NOT NULL AND agent IS NOT NULL AND client_id IS NOT NULL)),
+          CHECK ((revoked_at IS NULL) = (revoked_by IS NULL))
+        ) STRICT;
+        CREATE UNIQUE INDEX mqtt_accounts_active_username ON mqtt_accounts (username) WHERE revoked_at IS NULL;
+        CREATE UNIQUE INDEX mqtt_accounts_active_client_id ON mqtt_accounts (client_id)
+          WHERE revoked_at IS NULL AND client_id IS NOT NULL;
+      `);
+    },
+  },
 ];

@@ -1,12 +1,22 @@
 import type { Database } from 'better-sqlite3';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { createSiteStats } from '../alerts/site-stats.js';
+import { createAlertService } from '../alerts/alert-service.js';
 import { createAuditLog, type AuditLog } from '../audit/audit-log.js';
+import { createCameraServices, type CameraServices, type CameraSettings } from '../cameras/camera-services.js';
+import { createFleetQueries } from '../cameras/fleet-queries.js';
+import { createAgentConfigService, type AgentConfigService } from '../agent-config/agent-config-service.js';
+import { createSiteDirectory } from '../agent-config/site-directory.js';
+import { createAuthStore, type AuthStore } from '../auth/auth-store.js';
+import type { OidcLogin } from '../auth/oidc-login.js';
 import type { RoleGrant } from '../auth/permissions.js';
 import { buildServer, type BuiltServer } from '../http/build-server.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../http/auth/auth-plugin.js';
 import { createIngestStats } from '../ingest/ingest-stats.js';
 import { openSigningKeyStore } from '../people/signing-key-store.js';
+import { createGateService } from '../gate/gate-service.js';
+import { createPeopleApi, type PeopleApi } from '../people/people-api.js';
 import { createPrivacyService, type PrivacyService } from '../privacy/privacy-service.js';
 import { createAgentRepository, type AgentRepository } from '../repositories/agent-repository.js';
 import { createEventRepository, type EventRepository } from '../repositories/event-repository.js';
@@ -40,7 +50,19 @@ export interface AuthTestApp {
   bus: LiveBus;
   audit: AuditLog;
   auth: AuthService;
+  /** recovery codes, e-mail, OIDC identities of the accounts */
+  authStore: AuthStore;
   privacy: PrivacyService;
+  /** agent configurations; what it publishes is recorded in `configPublished` (no broker here) */
+  agentConfig: AgentConfigService;
+  configPublished: Array<{ topic: string; payload: string }>;
+  /** people routes' services (enrolment models opened on first use); sites nudged for sync in `syncNotified` */
+  people: PeopleApi;
+  /** camera registry, snapshots, preview relay, capture */
+  cameras: CameraServices;
+  syncNotified: string[];
+  /** the server's data directory (temp) */
+  dataDir: string;
   clock: { nowMs: number };
   addUser(username: string, roles: RoleGrant[], password?: string): Promise<void>;
   close(): Promise<void>;
@@ -55,6 +77,10 @@ export async function buildAuthTestApp(
     mode?: 'required' | 'disabled';
     /** runs before ready(), e.g. to register an extra route */
     beforeReady?: (app: FastifyInstance) => void;
+    /** camera settings (file sources are allowed here) */
+    cameraSettings?: Partial<CameraSettings>;
+    /** an OpenID Connect login, built on the app's users and auth store */
+    oidc?: (d: { users: UserRepository; store: AuthStore }) => OidcLogin;
   } = {},
 ): Promise<AuthTestApp> {
   const tmp = makeTempDir();
@@ -66,7 +92,9 @@ export async function buildAuthTestApp(
   const audit = createAuditLog(db, { now });
   const logger = opts.logger ?? pino({ level: 'silent' });
   const policy = { ...DEFAULT_POLICY, ...opts.policy };
+  const authStore = createAuthStore(db);
   const auth = createAuthService({
+    store: authStore,
     users,
     sessions,
     throttle: createLoginThrottleRepository(db),
@@ -78,16 +106,45 @@ export async function buildAuthTestApp(
   const agents = createAgentRepository(db);
   const events = createEventRepository(db);
   const bus = createLiveBus();
+  // file sources allowed: camera tests register generated clips
+  const cameras = createCameraServices({
+    db,
+    dataDir: tmp.dir,
+    keys: openSigningKeyStore(tmp.dir),
+    settings: { allowFileUrls: true, ...opts.cameraSettings },
+    logger,
+  });
   const privacy = createPrivacyService({
     db,
     audit,
     keys: openSigningKeyStore(tmp.dir),
     agents,
+    cameraRegistry: cameras.registry,
     now: () => new Date(clock.nowMs),
     authMode: opts.mode ?? 'required',
   });
+  const configPublished: Array<{ topic: string; payload: string }> = [];
+  const agentConfig = createAgentConfigService({
+    db,
+    publish: async (topic, payload) => {
+      configPublished.push({ topic, payload });
+    },
+    logger,
+    now: () => new Date(clock.nowMs),
+  });
+  const syncNotified: string[] = [];
+  const people = createPeopleApi({
+    db,
+    dataDir: tmp.dir,
+    keys: openSigningKeyStore(tmp.dir),
+    agents,
+    notify: (site) => syncNotified.push(site),
+    publishImport: (job) => bus.publish({ type: 'people_import', site: job.site, job }),
+    now: () => new Date(clock.nowMs),
+  });
   const built = buildServer({
     deps: {
+      ...(opts.oidc ? { oidc: opts.oidc({ users, store: authStore }) } : {}),
       agents,
       events,
       bus,
@@ -98,6 +155,19 @@ export async function buildAuthTestApp(
       users,
       audit,
       privacy,
+      gate: createGateService({
+        db,
+        dataDir: tmp.dir,
+        keys: openSigningKeyStore(tmp.dir),
+        now: () => new Date(clock.nowMs),
+      }),
+      agentConfig,
+      sites: createSiteDirectory(db, { now: () => new Date(clock.nowMs) }),
+      alerts: createAlertService({ db, agents, now: () => new Date(clock.nowMs) }),
+      siteStats: createSiteStats(db),
+      people,
+      cameras,
+      fleet: createFleetQueries(db),
     },
     logger,
     consoleDir: tmp.dir,
@@ -130,7 +200,14 @@ export async function buildAuthTestApp(
     bus,
     audit,
     auth,
+    authStore,
     privacy,
+    agentConfig,
+    configPublished,
+    people,
+    cameras,
+    syncNotified,
+    dataDir: tmp.dir,
     clock,
     async addUser(username, roles, password = TEST_PASSWORD) {
       const res = await auth.createUser(
@@ -141,7 +218,11 @@ export async function buildAuthTestApp(
       if (!res.ok) throw new Error(`addUser ${username}: ${res.error.message}`);
     },
     async close() {
+      agentConfig.stop();
       await built.app.close();
+      await cameras.close();
+      await people.imports.idle();
+      await people.close();
       db.close();
       tmp.remove();
     },

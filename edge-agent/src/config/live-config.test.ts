@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateLiveConfig } from './live-config.js';
+import { evaluateLiveConfig, keepScoresAbove, liveScoreThresholds } from './live-config.js';
 
 const ctx = { site: 's1', agent: 'a1', cameras: [{ id: 'gate', role: 'gate' as const }, { id: 'hall', role: 'tracking' as const }] };
 const cfg = (cameras: unknown[], over: Record<string, unknown> = {}) =>
@@ -25,5 +25,30 @@ describe('evaluateLiveConfig', () => {
     expect(evaluateLiveConfig(cfg([hall({ id: 'roof' })]), ctx)).toMatchObject({ ok: false, errors: [expect.stringContaining('no camera "roof"')] });
     const gateTracking = evaluateLiveConfig(cfg([{ id: 'gate', locationType: 'entrance', trackingEnabled: true }]), ctx);
     expect(gateTracking).toMatchObject({ ok: false, errors: [expect.stringContaining('gate role')] });
+  });
+
+  it('accepts live score thresholds at or above the local floors, and puts them in force', () => {
+    const floors = { face: 0.6, person: 0.1 };
+    const r = evaluateLiveConfig(cfg([hall()], { thresholds: { personScore: 0.5 } }), { ...ctx, scoreFloors: floors });
+    expect(r.ok).toBe(true);
+    expect(r.ok && liveScoreThresholds(r.config, floors)).toEqual({ face: 0.6, person: 0.5 });
+    // a configuration without thresholds brings back the local ones
+    const plain = evaluateLiveConfig(cfg([hall()]), { ...ctx, scoreFloors: floors });
+    expect(plain.ok && liveScoreThresholds(plain.config, floors)).toEqual(floors);
+  });
+
+  it('rejects a live threshold below what the detector already dropped, naming the local setting', () => {
+    const r = evaluateLiveConfig(cfg([hall()], { thresholds: { faceScore: 0.4 } }), { ...ctx, scoreFloors: { face: 0.6, person: 0.1 } });
+    expect(r).toMatchObject({ ok: false, receivedVersion: 4 });
+    expect(!r.ok && r.errors.join(' ')).toMatch(/thresholds\.faceScore: 0\.4 is below 0\.6.*vision\.face\.scoreThreshold/);
+  });
+});
+
+describe('keepScoresAbove', () => {
+  it('keeps detections scoring at or above the threshold, in order', () => {
+    const found = [{ score: 0.9, id: 'a' }, { score: 0.2, id: 'b' }, { score: 0.5, id: 'c' }];
+    expect(keepScoresAbove(found, 0.5).map((d) => d.id)).toEqual(['a', 'c']);
+    expect(keepScoresAbove(found, 0)).toHaveLength(3);
+    expect(keepScoresAbove(found, 0.95)).toEqual([]);
   });
 });

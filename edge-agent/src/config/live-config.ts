@@ -5,6 +5,27 @@ export interface LiveConfigContext {
   agent: string;
   /** the cameras this agent runs (from its local file: sources stay local) */
   cameras: readonly { id: string; role: 'gate' | 'tracking' | 'both' }[];
+  /**
+   * score thresholds the detectors were opened with (the local file's `vision.*.scoreThreshold`):
+   * a live threshold can only be stricter, since the models already dropped what scored below
+   */
+  scoreFloors?: { face: number; person: number };
+}
+
+/** Minimum detector scores in force: the live configuration's, else the local file's. */
+export interface ScoreThresholds {
+  face: number;
+  person: number;
+}
+
+/** The thresholds a valid configuration puts in force (absent ones fall back to the local floors). */
+export function liveScoreThresholds(c: AgentConfig, floors: ScoreThresholds): ScoreThresholds {
+  return { face: c.thresholds.faceScore ?? floors.face, person: c.thresholds.personScore ?? floors.person };
+}
+
+/** Detections at or above `minScore`, in their order. */
+export function keepScoresAbove<D extends { score: number }>(found: readonly D[], minScore: number): D[] {
+  return found.filter((d) => d.score >= minScore);
 }
 
 export type LiveConfigResult =
@@ -28,6 +49,14 @@ export function evaluateLiveConfig(raw: Uint8Array | string, ctx: LiveConfigCont
     if (!local) errors.push(`cameras.${i}.id: this agent has no camera "${cam.id}"`);
     else if (cam.trackingEnabled && local.role === 'gate') errors.push(`cameras.${i}.trackingEnabled: camera "${cam.id}" has the gate role; tracking needs role tracking or both`);
   });
+  const floors = ctx.scoreFloors;
+  if (floors) {
+    const { faceScore, personScore } = c.thresholds;
+    if (faceScore !== undefined && faceScore < floors.face)
+      errors.push(`thresholds.faceScore: ${faceScore} is below ${floors.face}, the score the face detector of this agent runs at (vision.face.scoreThreshold in its local file)`);
+    if (personScore !== undefined && personScore < floors.person)
+      errors.push(`thresholds.personScore: ${personScore} is below ${floors.person}, the score the person detector of this agent runs at (vision.person.scoreThreshold in its local file)`);
+  }
   return errors.length ? { ok: false, receivedVersion: c.configVersion, errors } : { ok: true, config: c };
 }
 

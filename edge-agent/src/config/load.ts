@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { agentFileConfigSchema, type AgentFileConfig } from './schema.js';
 
@@ -61,4 +62,40 @@ export function cameraUrl(cam: { url?: string | undefined; urlEnv?: string | und
   const v = cam.urlEnv ? env[cam.urlEnv] : undefined;
   if (!v) throw new ConfigError(`camera ${cam.id}: environment variable ${cam.urlEnv} is not set`);
   return v;
+}
+
+/**
+ * The MQTT password and TLS material named by the config (files relative to the config file's
+ * folder, so a provisioning bundle works wherever it is copied). Read once at start.
+ */
+export function readMqttSecrets(
+  mqtt: AgentFileConfig['mqtt'],
+  configPath: string | undefined,
+  env = process.env,
+): { password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const base = configPath ? dirname(resolve(configPath)) : process.cwd();
+  const read = (key: string, file: string): Buffer => {
+    try {
+      return readFileSync(resolve(base, file));
+    } catch (err) {
+      throw new ConfigError(`mqtt.${key} ${file}: ${(err as Error).message}`);
+    }
+  };
+  const out: { password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  if (mqtt.passwordEnv) {
+    const v = env[mqtt.passwordEnv];
+    if (v === undefined) throw new ConfigError(`mqtt.passwordEnv: environment variable ${mqtt.passwordEnv} is not set`);
+    out.password = v;
+  }
+  if (mqtt.passwordFile) {
+    const first = read('passwordFile', mqtt.passwordFile).toString('utf8').split(/\r?\n/)[0]!.trim();
+    if (!first) throw new ConfigError(`mqtt.passwordFile ${mqtt.passwordFile} is empty`);
+    out.password = first;
+  }
+  if (mqtt.caFile) out.ca = read('caFile', mqtt.caFile);
+  if (mqtt.certFile && mqtt.keyFile) {
+    out.cert = read('certFile', mqtt.certFile);
+    out.key = read('keyFile', mqtt.keyFile);
+  }
+  return out;
 }

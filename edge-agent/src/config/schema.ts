@@ -61,11 +61,23 @@ export const agentFileConfigSchema = z.strictObject({
       url: z.string().default('mqtt://127.0.0.1:1883').describe('broker URL (mqtt://, mqtts://)'),
       username: z.string().optional(),
       passwordEnv: z.string().optional().describe('name of the environment variable holding the password'),
+      passwordFile: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('file whose first line is the MQTT password (mode 0600; relative paths are from this config file)'),
+      caFile: z.string().min(1).optional().describe('PEM CA bundle trusted for mqtts:// (relative to this config file)'),
+      certFile: z.string().min(1).optional().describe('PEM client certificate, when the broker requires one (with keyFile)'),
+      keyFile: z.string().min(1).optional().describe('PEM private key of certFile'),
       keepaliveS: z.number().int().min(5).max(600).default(15).describe('MQTT keepalive; the last will fires after 1.5× this'),
       protocolVersion: z
         .union([z.literal('auto'), z.literal(4), z.literal(5)])
         .default('auto')
         .describe('auto: MQTT 5 when the broker speaks it (a PUBACK then says when no subscriber got an event), else 3.1.1'),
+    })
+    .superRefine((m, ctx) => {
+      if (m.passwordEnv && m.passwordFile) ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'give passwordEnv or passwordFile, not both' });
+      if (!m.certFile !== !m.keyFile) ctx.addIssue({ code: 'custom', path: ['keyFile'], message: 'certFile and keyFile go together' });
     })
     .default({ url: 'mqtt://127.0.0.1:1883', keepaliveS: 15, protocolVersion: 'auto' }),
   modelsDir: z.string().optional().describe('folder of the .onnx files; default PORTAIL_MODELS_DIR, then ../shared/models'),

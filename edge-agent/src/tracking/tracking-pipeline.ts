@@ -121,6 +121,14 @@ export interface TrackingPipeline {
   /** Drop every track (the camera restarted: the frame sequence broke). Counts and credentials stay. */
   reset(): void;
   snapshot(): TrackingSnapshot;
+  /** The geometry of the rules in force (zones, directed lines), to draw them on the camera tile. */
+  geometry(): RulesGeometry;
+}
+
+/** Zones and lines in frame pixels, as the `tracks` topic carries them. */
+export interface RulesGeometry {
+  zones: Array<{ id: string; polygon: Array<[number, number]> }>;
+  lines: Array<{ id: string; from: [number, number]; to: [number, number]; allowedDirection: 'in' | 'out' | 'both' }>;
 }
 
 interface CompiledRule<S> {
@@ -375,6 +383,21 @@ export function createTrackingPipeline(opts: TrackingPipelineOptions): TrackingP
           tailgating: [...rules.tailgating.keys()],
         },
         openCredentials,
+      };
+    },
+
+    geometry() {
+      return {
+        zones: [...rules.zones.values()].map((z) => ({
+          id: z.state.rule.id,
+          polygon: z.state.rule.polygon.map(([x, y]) => [x, y] as [number, number]),
+        })),
+        lines: [...rules.lines.values()].map((l) => ({
+          id: l.state.rule.id,
+          from: [l.state.rule.from[0], l.state.rule.from[1]],
+          to: [l.state.rule.to[0], l.state.rule.to[1]],
+          allowedDirection: l.state.rule.allowedDirection ?? 'both',
+        })),
       };
     },
   };

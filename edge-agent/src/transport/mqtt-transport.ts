@@ -37,6 +37,10 @@ export interface MqttTransportOptions {
   agent: string;
   username?: string | undefined;
   password?: string | undefined;
+  /** mqtts://: CA bundle to trust, and a client certificate + key when the broker asks for one */
+  ca?: Buffer | undefined;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
   keepaliveS: number;
   logger: Logger;
   /** status re-published (retained) at every (re)connect, since the last will may have replaced it */
@@ -242,6 +246,8 @@ export function createMqttTransport(opts: MqttTransportOptions): MqttTransport {
       clientId: `portail-agent-${site}-${agent}`,
       username: opts.username,
       password: opts.password,
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(opts.cert && opts.key ? { cert: opts.cert, key: opts.key } : {}),
       keepalive: opts.keepaliveS,
       reconnectPeriod: opts.reconnectPeriodMs ?? 2000,
       connectTimeout: 10_000,

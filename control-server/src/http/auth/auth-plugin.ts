@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import '@fastify/websocket';
 import fp from 'fastify-plugin';
 import type { AuditEntry, AuditLog } from '../../audit/audit-log.js';
 import {
@@ -22,6 +23,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** what the route requires; every route must declare it (checked when the server gets ready) */
     permission?: RouteAccess;
+    /** answers an account that must still enrol TOTP (auth.totpRequiredRoles): /me, logout, TOTP setup */
+    duringTotpEnrolment?: boolean;
   }
   interface FastifyRequest {
     /** who is asking: null on public routes when nobody is logged in */
@@ -50,6 +53,9 @@ export interface RouteInfo {
   method: string;
   url: string;
   permission: RouteAccess | undefined;
+  /** the route's JSON schema (body, querystring, params), when it declares one: the API fuzz test reads it */
+  schema: { body?: unknown; querystring?: unknown; params?: unknown } | undefined;
+  websocket: boolean;
 }
 
 /**
@@ -58,12 +64,24 @@ export interface RouteInfo {
  */
 export function trackRoutePermissions(app: FastifyInstance): RouteInfo[] {
   const routes: RouteInfo[] = [];
-  const recorded: Array<{ method: string; url: string; config: { permission?: unknown } }> = [];
+  const recorded: Array<{
+    method: string;
+    url: string;
+    config: { permission?: unknown };
+    route: { schema?: RouteInfo['schema']; websocket?: boolean };
+  }> = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     // read when ready: a child context's onRoute hook (run after this one) may still fill `config`
     route.config ??= {};
-    for (const m of methods) recorded.push({ method: String(m), url: route.url, config: route.config });
+    for (const m of methods) {
+      recorded.push({
+        method: String(m),
+        url: route.url,
+        config: route.config,
+        route,
+      });
+    }
   });
   app.addHook('onReady', async () => {
     routes.length = 0;
@@ -71,7 +89,13 @@ export function trackRoutePermissions(app: FastifyInstance): RouteInfo[] {
     for (const r of recorded) {
       const permission = r.config.permission;
       if (!isRouteAccess(permission)) missing.push(`${r.method} ${r.url}`);
-      routes.push({ method: r.method, url: r.url, permission: permission as RouteAccess | undefined });
+      routes.push({
+        method: r.method,
+        url: r.url,
+        permission: permission as RouteAccess | undefined,
+        schema: r.route.schema,
+        websocket: r.route.websocket === true,
+      });
     }
     if (missing.length > 0) {
       throw new ControlServerError(
@@ -181,6 +205,19 @@ export function clearSessionCookie(reply: FastifyReply): void {
 }
 
 /**
+ * Refuse a WebSocket upgrade by completing it and closing at once with 1008 (policy violation) and
+ * the reason: a browser sees an HTTP refusal of an upgrade only as 1006 with no detail, while 1008
+ * tells the console to go to the login page instead of retrying.
+ */
+function refuseUpgrade(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, reason: string): void {
+  reply.hijack();
+  const socket = req.raw.socket;
+  app.websocketServer.handleUpgrade(req.raw, socket, Buffer.alloc(0), (ws) => {
+    ws.close(1008, reason);
+  });
+}
+
+/**
  * Sessions, CSRF, and the permission check of every route (declared in `config.permission`, which
  * `trackRoutePermissions` makes mandatory).
  * - onRequest authenticates (401) and, for state-changing methods, checks Origin and the CSRF token (403).
@@ -229,7 +266,17 @@ export const authPlugin = fp<AuthPluginOptions>(
         clearSessionCookie(reply);
       }
       if (access === 'public') return undefined;
-      if (!resolved) return reply.code(401).send({ error: 'UNAUTHENTICATED', message: 'log in first' });
+      if (!resolved) {
+        if (req.ws) return refuseUpgrade(app, req, reply, 'UNAUTHENTICATED');
+        return reply.code(401).send({ error: 'UNAUTHENTICATED', message: 'log in first' });
+      }
+      if (resolved.totpEnrolmentRequired && req.routeOptions.config.duringTotpEnrolment !== true) {
+        if (req.ws) return refuseUpgrade(app, req, reply, 'TOTP_ENROLMENT_REQUIRED');
+        return reply.code(403).send({
+          error: 'TOTP_ENROLMENT_REQUIRED',
+          message: 'your role requires a second factor: enrol an authenticator app first (POST /api/auth/totp/setup)',
+        });
+      }
       if (unsafe) {
         const token = req.headers[CSRF_HEADER];
         if (typeof token !== 'string' || !equalSecret(token, resolved.session.csrfToken)) {
@@ -261,6 +308,7 @@ export const authPlugin = fp<AuthPluginOptions>(
         target: `${req.method} ${req.routeOptions.url}`,
         details: { permission: perms },
       });
+      if (req.ws) return refuseUpgrade(app, req, reply, 'FORBIDDEN');
       return reply.code(403).send({ error: 'FORBIDDEN', permission: perms, ...(site !== undefined ? { site } : {}) });
     });
   },

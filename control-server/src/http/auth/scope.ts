@@ -1,3 +1,4 @@
+import { ALERT_SOURCE } from '../../alerts/alert-service.js';
 import { sitesWith, siteAllowed, type Permission, type Principal } from '../../auth/permissions.js';
 import { EVENT_KINDS, type EventKind, type EventScope } from '../../repositories/event-repository.js';
 import type { LiveMessage } from '../../services/live-bus.js';
@@ -28,6 +29,10 @@ export function liveFilterOf(p: Principal): (msg: LiveMessage) => boolean {
     EventKind,
     ReturnType<typeof sitesWith>
   >;
+  // gate consoles: who may see who is behind a passage (gate routes), at which sites
+  const gateSites = [sitesWith(p, 'photos:read'), sitesWith(p, 'overrides:write')];
+  // registry import progress: who may import at that site (people routes)
+  const importSites = sitesWith(p, 'people:write');
   return (msg) => {
     switch (msg.type) {
       case 'agent':
@@ -36,6 +41,18 @@ export function liveFilterOf(p: Principal): (msg: LiveMessage) => boolean {
         return siteAllowed(agentSites, msg.site);
       case 'event':
         return siteAllowed(eventSites[msg.kind], msg.event.site);
+      case 'alert_ack':
+        // the consoles that could show the alert: those reading its source at that site
+        return msg.ack.kind === 'agent_offline'
+          ? siteAllowed(agentSites, msg.ack.site)
+          : siteAllowed(eventSites[ALERT_SOURCE[msg.ack.kind] as EventKind], msg.ack.site);
+      case 'tracks':
+        // trajectories are movement data
+        return siteAllowed(eventSites.movement, msg.tracks.site);
+      case 'passage_action':
+        return gateSites.some((sites) => siteAllowed(sites, msg.site));
+      case 'people_import':
+        return siteAllowed(importSites, msg.site);
     }
   };
 }

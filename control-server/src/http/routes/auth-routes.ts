@@ -1,15 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { PERMISSIONS, sitesWith, type Permission, type Principal } from '../../auth/permissions.js';
-import { newTotpSecret, totpUri, verifyTotp } from '../../auth/totp.js';
+import { newTotpSecret, totpUri } from '../../auth/totp.js';
+import { OIDC_TRANSACTION_MS } from '../../auth/oidc-login.js';
 import type { SessionRecord } from '../../repositories/session-repository.js';
 import type { UserRecord } from '../../repositories/user-repository.js';
-import {
-  auditRequest,
-  clearSessionCookie,
-  SESSION_COOKIE,
-  setSessionCookie,
-  type AuthPluginOptions,
-} from '../auth/auth-plugin.js';
+import { clearSessionCookie, SESSION_COOKIE, setSessionCookie, type AuthPluginOptions } from '../auth/auth-plugin.js';
 
 export interface AuthRoutesOptions {
   plugin: AuthPluginOptions;
@@ -41,18 +36,30 @@ export function permissionMap(p: Principal): Partial<Record<Permission, '*' | st
   return out;
 }
 
-function sessionBody(p: Principal, user: UserRecord, session: SessionRecord, idleTimeoutMs: number) {
+function sessionBody(
+  p: Principal,
+  user: UserRecord,
+  session: SessionRecord,
+  idleTimeoutMs: number,
+  extra: { totpEnrolmentRequired: boolean; recoveryCodesLeft: number | null },
+) {
   return {
     authMode: 'required' as const,
+    authenticated: true as const,
     user: publicUser(user),
-    permissions: permissionMap(p),
+    // until the account enrols TOTP (auth.totpRequiredRoles) it may do nothing else: no permissions shown
+    permissions: extra.totpEnrolmentRequired ? {} : permissionMap(p),
     csrfToken: session.csrfToken,
     expiresAt: session.expiresAt,
     idleTimeoutMs,
+    totpEnrolmentRequired: extra.totpEnrolmentRequired,
+    recoveryCodesLeft: extra.recoveryCodesLeft,
   };
 }
 
 const ADMIN_ROLES = new Set(['site_admin', 'regional_it']);
+/** the id of a login in progress at the identity provider (its state, nonce and PKCE verifier stay here) */
+export const OIDC_TXN_COOKIE = 'portail_oidc';
 /** secrets offered by /totp/setup and not yet confirmed, per user; they expire after 10 minutes */
 const PENDING_TOTP_MS = 10 * 60_000;
 
@@ -63,7 +70,15 @@ const PENDING_TOTP_MS = 10 * 60_000;
 export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, opts) => {
   const pendingTotp = new Map<number, { secret: string; expiresAtMs: number }>();
 
-  app.post<{ Body: { username: string; password: string; totp?: string } }>(
+  const bodyOf = (p: Principal, user: UserRecord, session: SessionRecord) => {
+    const d = app.deps.auth.details(user);
+    return sessionBody(p, user, session, opts.idleTimeoutMs, {
+      totpEnrolmentRequired: d.totpEnrolmentRequired,
+      recoveryCodesLeft: d.recoveryCodesLeft,
+    });
+  };
+
+  app.post<{ Body: { username: string; password: string; totp?: string; recoveryCode?: string } }>(
     '/api/auth/login',
     {
       config: { permission: 'public' },
@@ -76,16 +91,18 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, opt
             username: { type: 'string', minLength: 1, maxLength: 128 },
             password: { type: 'string', minLength: 1, maxLength: 1024 },
             totp: { type: 'string', maxLength: 16 },
+            recoveryCode: { type: 'string', maxLength: 32 },
           },
         },
       },
     },
     async (req, reply) => {
-      const { username, password, totp } = req.body;
+      const { username, password, totp, recoveryCode } = req.body;
       const res = await app.deps.auth.login({
         username,
         password,
         ...(totp !== undefined ? { totp } : {}),
+        ...(recoveryCode !== undefined ? { recoveryCode } : {}),
         ip: req.ip,
         userAgent: req.headers['user-agent'] ?? null,
         ...(req.cookies[SESSION_COOKIE] ? { previousSessionId: req.cookies[SESSION_COOKIE] } : {}),
@@ -117,53 +134,73 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, opt
       }
       const { sessionId, session, user } = res.value;
       setSessionCookie(req, reply, opts.plugin, sessionId);
-      return sessionBody(app.deps.auth.principalOf(user), user, session, opts.idleTimeoutMs);
+      return bodyOf(app.deps.auth.principalOf(user), user, session);
     },
   );
 
-  app.post('/api/auth/logout', { config: { permission: 'authenticated' } }, async (req, reply) => {
-    const cookie = req.cookies[SESSION_COOKIE];
-    if (cookie && req.authSession && req.principal) {
-      app.deps.auth.logout(cookie, req.principal, req.ip);
-      opts.onLogout(req.authSession.idHash);
+  app.post(
+    '/api/auth/logout',
+    { config: { permission: 'authenticated', duringTotpEnrolment: true } },
+    async (req, reply) => {
+      const cookie = req.cookies[SESSION_COOKIE];
+      if (cookie && req.authSession && req.principal) {
+        app.deps.auth.logout(cookie, req.principal, req.ip);
+        opts.onLogout(req.authSession.idHash);
+      }
+      clearSessionCookie(reply);
+      return reply.code(204).send();
+    },
+  );
+
+  // public: before login it answers 200 `{ authenticated: false }`, which a page reads without a
+  // console error (a 401 is logged by every browser), with the login options the page offers
+  app.get('/api/auth/me', { config: { permission: 'public', duringTotpEnrolment: true } }, async (req) => {
+    const p = req.principal;
+    if (p?.authDisabled) {
+      return { authMode: 'disabled', authenticated: true, user: null, permissions: permissionMap(p), csrfToken: null };
     }
-    clearSessionCookie(reply);
-    return reply.code(204).send();
+    const user = p && req.authSession && p.userId !== null ? lookupUser(p.userId) : null;
+    if (!p || !req.authSession || !user) {
+      return { authMode: 'required', authenticated: false, login: loginOptions() };
+    }
+    return bodyOf(p, user, req.authSession);
   });
 
-  app.get('/api/auth/me', { config: { permission: 'authenticated' } }, async (req, reply) => {
-    const p = req.principal!;
-    if (p.authDisabled || !req.authSession || p.userId === null) {
-      return { authMode: 'disabled', user: null, permissions: permissionMap(p), csrfToken: null };
-    }
-    const user = lookupUser(p.userId);
-    if (!user) return reply.code(401).send({ error: 'UNAUTHENTICATED' });
-    return sessionBody(p, user, req.authSession, opts.idleTimeoutMs);
-  });
+  function loginOptions() {
+    const oidc = app.deps.oidc;
+    return { password: true, oidc: oidc ? { label: oidc.label, url: '/api/auth/oidc/login' } : null };
+  }
 
   function lookupUser(id: number): UserRecord | null {
     return app.deps.users.get(id);
   }
 
-  app.post('/api/auth/totp/setup', { config: { permission: 'authenticated' } }, async (req, reply) => {
-    const p = req.principal!;
-    if (p.userId === null || !p.grants.some((g) => ADMIN_ROLES.has(g.role))) {
-      return reply
-        .code(403)
-        .send({ error: 'FORBIDDEN', message: 'a second factor is offered to site_admin and regional_it accounts' });
-    }
-    const user = lookupUser(p.userId);
-    if (!user) return reply.code(401).send({ error: 'UNAUTHENTICATED' });
-    if (user.totpEnabled) return reply.code(409).send({ error: 'TOTP_ALREADY_ENABLED' });
-    const secret = newTotpSecret();
-    pendingTotp.set(p.userId, { secret, expiresAtMs: Date.now() + PENDING_TOTP_MS });
-    return { secret, uri: totpUri(secret, user.username), confirmWithin: PENDING_TOTP_MS / 1000 };
-  });
+  app.post(
+    '/api/auth/totp/setup',
+    { config: { permission: 'authenticated', duringTotpEnrolment: true } },
+    async (req, reply) => {
+      const p = req.principal!;
+      const user = p.userId === null ? null : lookupUser(p.userId);
+      // admin roles, and any role the deployment makes it mandatory for (auth.totpRequiredRoles)
+      const offered =
+        user !== null && (p.grants.some((g) => ADMIN_ROLES.has(g.role)) || app.deps.auth.needsTotpEnrolment(user));
+      if (p.userId === null || !offered) {
+        return reply
+          .code(403)
+          .send({ error: 'FORBIDDEN', message: 'a second factor is offered to site_admin and regional_it accounts' });
+      }
+      if (!user) return reply.code(401).send({ error: 'UNAUTHENTICATED' });
+      if (user.totpEnabled) return reply.code(409).send({ error: 'TOTP_ALREADY_ENABLED' });
+      const secret = newTotpSecret();
+      pendingTotp.set(p.userId, { secret, expiresAtMs: Date.now() + PENDING_TOTP_MS });
+      return { secret, uri: totpUri(secret, user.username), confirmWithin: PENDING_TOTP_MS / 1000 };
+    },
+  );
 
   app.post<{ Body: { code: string } }>(
     '/api/auth/totp/confirm',
     {
-      config: { permission: 'authenticated' },
+      config: { permission: 'authenticated', duringTotpEnrolment: true },
       schema: {
         body: {
           type: 'object',
@@ -179,21 +216,85 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, opt
       if (p.userId === null || !pending || pending.expiresAtMs < Date.now()) {
         return reply.code(409).send({ error: 'NO_PENDING_TOTP', message: 'call /api/auth/totp/setup first' });
       }
-      if (!verifyTotp(pending.secret, req.body.code, Date.now())) {
-        return reply
-          .code(400)
-          .send({ error: 'TOTP_INVALID', message: 'the code does not match: check the clock of the device' });
-      }
+      const res = app.deps.auth.enableTotp(p, pending.secret, req.body.code, req.ip);
+      if (!res.ok) return reply.code(400).send({ error: res.error.code, message: res.error.message });
       pendingTotp.delete(p.userId);
-      app.deps.users.setTotpSecret(p.userId, pending.secret, new Date().toISOString());
-      auditRequest(app.deps.audit, req, {
-        action: 'user.totp.enable',
-        outcome: 'ok',
-        site: null,
-        target: `user:${p.userId}`,
-        details: {},
+      // the recovery codes in clear, this once: only their hashes are kept
+      return reply.header('cache-control', 'no-store').send({ recoveryCodes: res.value.recoveryCodes });
+    },
+  );
+
+  // OpenID Connect (auth.oidc): the browser goes to the provider and comes back to the callback
+  app.get('/api/auth/oidc/login', { config: { permission: 'public' } }, async (req, reply) => {
+    const oidc = app.deps.oidc;
+    if (!oidc) return reply.code(404).send({ error: 'OIDC_NOT_CONFIGURED', message: 'no identity provider is set up' });
+    const res = await oidc.begin();
+    if (!res.ok) return reply.redirect(`/?login_error=${res.error.code}`, 303);
+    // Lax, not Strict: the provider sends the browser back with a cross-site top-level navigation
+    reply.setCookie(OIDC_TXN_COOKIE, res.value.transactionId, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure:
+        opts.plugin.cookieSecure === 'always' || (opts.plugin.cookieSecure === 'auto' && req.protocol === 'https'),
+      path: '/api/auth/oidc',
+      maxAge: OIDC_TRANSACTION_MS / 1000,
+    });
+    return reply.header('cache-control', 'no-store').redirect(res.value.url, 303);
+  });
+
+  app.get('/api/auth/oidc/callback', { config: { permission: 'public' } }, async (req, reply) => {
+    const oidc = app.deps.oidc;
+    if (!oidc) return reply.code(404).send({ error: 'OIDC_NOT_CONFIGURED', message: 'no identity provider is set up' });
+    const txn = req.cookies[OIDC_TXN_COOKIE];
+    reply.clearCookie(OIDC_TXN_COOKIE, { path: '/api/auth/oidc', httpOnly: true, sameSite: 'lax' });
+    // the URL the provider redirected to: the configured redirect URL's origin and path, this query
+    const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+    const callbackUrl = new URL(`${oidc.redirectPath}${query}`, oidc.redirectOrigin);
+    const res = await oidc.finish(txn, callbackUrl);
+    if (!res.ok) {
+      opts.plugin.audit.append({
+        actor: 'anonymous',
+        action: 'auth.login',
+        outcome: 'failed',
+        ip: req.ip,
+        target: null,
+        details: { method: 'oidc', reason: res.error.code },
       });
-      return reply.code(204).send();
+      return reply.redirect(`/?login_error=${res.error.code}`, 303);
+    }
+    const login = app.deps.auth.loginExternal({
+      user: res.value.user,
+      method: 'oidc',
+      details: { issuer: oidc.issuer, created: res.value.created },
+      ip: req.ip,
+      userAgent: req.headers['user-agent'] ?? null,
+      ...(req.cookies[SESSION_COOKIE] ? { previousSessionId: req.cookies[SESSION_COOKIE] } : {}),
+    });
+    if (!login.ok) return reply.redirect('/?login_error=OIDC_NO_ACCOUNT', 303);
+    setSessionCookie(req, reply, opts.plugin, login.value.sessionId);
+    return reply.redirect('/', 303);
+  });
+
+  app.post<{ Body: { code: string } }>(
+    '/api/auth/totp/recovery-codes',
+    {
+      config: { permission: 'authenticated' },
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['code'],
+          properties: { code: { type: 'string', pattern: '^[0-9]{6}$' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const res = app.deps.auth.regenerateRecoveryCodes(req.principal!, req.body.code, req.ip);
+      if (!res.ok) {
+        const status = res.error.code === 'TOTP_INVALID' ? 400 : res.error.code === 'UNAVAILABLE' ? 503 : 409;
+        return reply.code(status).send({ error: res.error.code, message: res.error.message });
+      }
+      return reply.header('cache-control', 'no-store').send({ recoveryCodes: res.value.recoveryCodes });
     },
   );
 };

@@ -127,4 +127,53 @@ describe('live hub', () => {
       vi.useRealTimers();
     }
   });
+
+  it('sends opted-in clients one batch frame per tick, in order, filtered, with a frame shared by identical receivers', async () => {
+    hub = createLiveHub({ pingIntervalMs: 60_000, maxBufferedBytes: 1 << 20, logger: pino({ level: 'silent' }) });
+    const legacy = new FakeSocket();
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    const s1 = new FakeSocket();
+    hub.add(asHub(legacy), { type: 'hello' });
+    hub.add(asHub(a), { type: 'hello' }, { batch: true, filter: () => true });
+    hub.add(asHub(b), { type: 'hello' }, { batch: true });
+    hub.add(asHub(s1), { type: 'hello' }, { batch: true, filter: (m) => m.type === 'health' && m.site === 's1' });
+    const sites = ['s1', 's2', 's1'];
+    for (const site of sites) hub.broadcast({ type: 'health', site, agent: 'a', health: {} } as never);
+    // the legacy client got one frame per message at once; batch clients nothing yet
+    expect(legacy.sent).toHaveLength(4);
+    expect(a.sent).toHaveLength(1);
+    await Promise.resolve();
+    const frame = (x: unknown) => JSON.parse(String(x)) as { type: string; messages: Array<{ site: string }> };
+    expect(a.sent).toHaveLength(2);
+    expect(frame(a.sent[1]).type).toBe('batch');
+    expect(frame(a.sent[1]).messages.map((m) => m.site)).toEqual(sites);
+    expect(b.sent[1]).toBe(a.sent[1]);
+    expect(frame(s1.sent[1]).messages.map((m) => m.site)).toEqual(['s1', 's1']);
+    // each message of the batch is the same JSON the legacy client received
+    expect(frame(a.sent[1]).messages).toEqual(legacy.sent.slice(1).map((x) => JSON.parse(x)));
+    // a client added mid-tick gets only what was broadcast after its hello
+    hub.broadcast({ type: 'health', site: 's3', agent: 'a', health: {} } as never);
+    const late = new FakeSocket();
+    hub.add(asHub(late), { type: 'hello' }, { batch: true });
+    hub.broadcast({ type: 'health', site: 's4', agent: 'a', health: {} } as never);
+    await Promise.resolve();
+    expect(frame(late.sent[1]).messages.map((m) => m.site)).toEqual(['s4']);
+    expect(frame(a.sent[2]).messages.map((m) => m.site)).toEqual(['s3', 's4']);
+    expect(s1.sent).toHaveLength(2);
+  });
+
+  it('splits a busy tick into frames that stay under the buffer bound', async () => {
+    hub = createLiveHub({ pingIntervalMs: 60_000, maxBufferedBytes: 64 * 1024, logger: pino({ level: 'silent' }) });
+    const a = new FakeSocket();
+    hub.add(asHub(a), { type: 'hello' }, { batch: true });
+    const n = 2_000;
+    for (let i = 0; i < n; i++) hub.broadcast({ type: 'health', site: `s${i}`, agent: 'a', health: { pad: 'x'.repeat(40) } } as never);
+    await Promise.resolve();
+    const frames = a.sent.slice(1).map((x) => JSON.parse(String(x)) as { type: string; messages: Array<{ site: string }> });
+    expect(frames.length).toBeGreaterThan(1);
+    for (const x of a.sent.slice(1)) expect(String(x).length).toBeLessThanOrEqual(16 * 1024 + 200);
+    expect(frames.flatMap((f) => f.messages.map((m) => m.site))).toEqual(Array.from({ length: n }, (_, i) => `s${i}`));
+    expect(a.terminated).toBe(false);
+  });
 });

@@ -15,6 +15,17 @@ export interface LiveClientOptions {
   filter?: (msg: LiveMessage) => boolean;
   /** the session the connection was opened with, to close it when the session ends */
   sessionKey?: string | null;
+  /**
+   * The client accepts batch frames (`/ws?batch=1`): the live messages of one tick arrive in one
+   * frame `{"type":"batch","messages":[...]}`, in order. Without it, one frame per message as before.
+   */
+  batch?: boolean;
+}
+
+/** Frame carrying several live messages, sent to clients that opted in with `?batch=1`. */
+export interface LiveBatchFrame {
+  type: 'batch';
+  messages: LiveMessage[];
 }
 
 /** Close code sent when the session behind a connection ended (policy violation). */
@@ -49,6 +60,9 @@ interface Client {
   alive: boolean;
   filter: ((msg: LiveMessage) => boolean) | null;
   sessionKey: string | null;
+  batch: boolean;
+  /** indices into this tick's messages waiting for the client's batch frame */
+  queue: number[];
 }
 
 export function createLiveHub(opts: LiveHubOptions): LiveHub {
@@ -58,19 +72,55 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   let droppedUnresponsive = 0;
 
   /** false when the client was dropped instead */
-  function sendTo(c: Client, data: string): boolean {
+  function sendTo(c: Client, data: string | Buffer): boolean {
     if (c.socket.readyState !== WebSocket.OPEN) return false;
     // Bounded buffer: a console that cannot keep up is cut off (it reconnects and re-syncs from hello)
     // rather than letting its backlog grow in our memory.
-    if (c.socket.bufferedAmount + Buffer.byteLength(data) > opts.maxBufferedBytes) {
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    if (c.socket.bufferedAmount + bytes > opts.maxBufferedBytes) {
       droppedSlow += 1;
       log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'dropping slow websocket client');
       clients.delete(c);
       c.socket.terminate();
       return false;
     }
-    c.socket.send(data);
+    if (typeof data === 'string') c.socket.send(data);
+    else c.socket.send(data, { binary: false });
     return true;
+  }
+
+  // Batch fan-out: the messages of one tick (an ingest batch commits hundreds at once) go out as one
+  // frame per client; each message is serialised once, and clients that receive every message of the
+  // tick (the usual case) share one frame, encoded once.
+  const tick: string[] = [];
+  let flushScheduled = false;
+  // a frame stays well under the per-client buffer bound, or one busy tick would cut every client off
+  const maxFrameChars = Math.max(4096, Math.min(256 * 1024, Math.floor(opts.maxBufferedBytes / 4)));
+  function framesOf(parts: readonly string[]): Buffer[] {
+    const frames: Buffer[] = [];
+    let start = 0;
+    let chars = 0;
+    for (let i = 0; i < parts.length; i++) {
+      chars += parts[i]!.length + 1;
+      if (chars >= maxFrameChars || i === parts.length - 1) {
+        frames.push(Buffer.from(`{"type":"batch","messages":[${parts.slice(start, i + 1).join(',')}]}`));
+        start = i + 1;
+        chars = 0;
+      }
+    }
+    return frames;
+  }
+  function flushBatches(): void {
+    flushScheduled = false;
+    let full: Buffer[] | null = null;
+    for (const c of clients) {
+      if (!c.batch || c.queue.length === 0) continue;
+      const frames =
+        c.queue.length === tick.length ? (full ??= framesOf(tick)) : framesOf(c.queue.map((i) => tick[i]!));
+      c.queue.length = 0;
+      for (const f of frames) if (!sendTo(c, f)) break;
+    }
+    tick.length = 0;
   }
 
   function endSession(c: Client): void {
@@ -100,7 +150,14 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
 
   return {
     add(socket, first, client = {}) {
-      const c: Client = { socket, alive: true, filter: client.filter ?? null, sessionKey: client.sessionKey ?? null };
+      const c: Client = {
+        socket,
+        alive: true,
+        filter: client.filter ?? null,
+        sessionKey: client.sessionKey ?? null,
+        batch: client.batch ?? false,
+        queue: [],
+      };
       clients.add(c);
       socket.on('pong', () => {
         c.alive = true;
@@ -115,11 +172,24 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
     broadcast(msg) {
       if (clients.size === 0) return;
       let data: string | null = null;
+      let index = -1;
       for (const c of clients) {
         if (c.filter && !c.filter(msg)) continue;
         // serialised once, and only when someone receives it
         data ??= JSON.stringify(msg);
-        sendTo(c, data);
+        if (!c.batch) {
+          sendTo(c, data);
+          continue;
+        }
+        if (index < 0) {
+          index = tick.push(data) - 1;
+          if (!flushScheduled) {
+            flushScheduled = true;
+            // a microtask: after the synchronous burst that produced the messages, before any I/O
+            queueMicrotask(flushBatches);
+          }
+        }
+        c.queue.push(index);
       }
     },
     closeSession(sessionKey) {
@@ -130,6 +200,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
     },
     close() {
       clearInterval(pingTimer);
+      tick.length = 0;
       for (const c of clients) c.socket.close(1001, 'server shutting down');
       clients.clear();
     },

@@ -10,9 +10,22 @@ export interface HelloMessage {
   type: 'hello';
   serverTime: string;
   agents: AgentRecord[];
-  /** latest events, newest first */
+  /** latest events, newest first; on a resume (`resumed`), only those stored after the client's cursor */
   events: StoredEvent[];
+  /**
+   * Resume cursor: the id of the last event stored (receipt order) among those this client may see,
+   * null when there is none. The client keeps it, moves it to each pushed event's id, and reconnects
+   * with `/ws?after=<cursor>`.
+   */
+  cursor: string | null;
+  /** true when `?after=` was known: `events` holds only what was stored after it (nothing twice) */
+  resumed: boolean;
+  /** resumed, but more events than `ws.helloEvents` were stored meanwhile: only the newest are here */
+  truncated?: boolean;
 }
+
+/** An event id as the edge makes them (UUIDv7 or ULID); anything else in `after` is ignored. */
+const CURSOR_PATTERN = /^[0-9A-Za-z-]{1,64}$/;
 
 export interface LiveSocketOptions {
   hub: LiveHub;
@@ -22,7 +35,8 @@ export interface LiveSocketOptions {
 }
 
 /**
- * GET /ws: hello snapshot, then every live message from the bus, both limited to the agents and
+ * GET /ws (`?batch=1` for batch frames, see LiveBatchFrame; `?after=<cursor>` to resume, see HelloMessage.cursor):
+ * hello snapshot, then every live message from the bus, both limited to the agents and
  * events of the sites the session may see. Client messages are ignored. The connection closes when
  * its session ends (logout, expiry, account disabled).
  */
@@ -45,16 +59,35 @@ export const liveSocket: FastifyPluginAsync<LiveSocketOptions> = async (app, opt
     (socket, req) => {
       const principal = req.principal!;
       const scope = eventScopeOf(principal);
-      const listed = app.deps.events.list({ limit: opts.helloEvents, ...(scope ? { scope } : {}) });
+      const query = (req.query as Record<string, unknown> | undefined) ?? {};
+      // resume (`?after=<cursor>`): only what was stored after the client's last event, so a console
+      // that reconnects (server restart, network) gets no event twice; an unknown cursor (another
+      // database, purged) falls back to the full snapshot
+      const after = typeof query.after === 'string' && CURSOR_PATTERN.test(query.after) ? query.after : null;
+      const resume = after
+        ? app.deps.events.listAfter(after, { limit: opts.helloEvents, ...(scope ? { scope } : {}) })
+        : null;
+      const listed = resume?.ok
+        ? resume
+        : app.deps.events.list({ limit: opts.helloEvents, ...(scope ? { scope } : {}) });
       const agentSites = sitesWith(principal, 'agents:read');
       const hello: HelloMessage = {
         type: 'hello',
         serverTime: new Date().toISOString(),
         agents: app.deps.agents.list().filter((a) => agentSites === ALL_SITES || agentSites.has(a.site)),
         events: listed.ok ? listed.events : [],
+        cursor: app.deps.events.latestReceivedId(scope),
+        resumed: resume?.ok === true,
+        ...(resume?.ok && resume.truncated ? { truncated: true } : {}),
       };
       // snapshot and registration happen in one tick: ingest is synchronous, so nothing falls between
-      opts.hub.add(socket, hello, { filter: liveFilterOf(principal), sessionKey: req.authSession?.idHash ?? null });
+      // `?batch=1`: the client takes `{type:'batch', messages}` frames (one per tick) instead of one frame per message
+      const batch = query.batch === '1';
+      opts.hub.add(socket, hello, {
+        filter: liveFilterOf(principal),
+        sessionKey: req.authSession?.idHash ?? null,
+        batch,
+      });
       // the live feed carries access events as they happen: its opening is a read of personal data
       const liveSites = sitesWith(principal, 'live:subscribe');
       for (const site of liveSites === ALL_SITES ? [ALL_SITES] : [...liveSites].sort()) {
@@ -63,7 +96,10 @@ export const liveSocket: FastifyPluginAsync<LiveSocketOptions> = async (app, opt
           outcome: 'ok',
           site,
           target: null,
-          details: { helloEvents: hello.events.filter((e) => site === ALL_SITES || e.site === site).length },
+          details: {
+            helloEvents: hello.events.filter((e) => site === ALL_SITES || e.site === site).length,
+            ...(after ? { resumed: hello.resumed } : {}),
+          },
         });
       }
     },
