@@ -113,8 +113,14 @@ let stopping = false;
 /** set once started; Ctrl-C before that stops the server alone */
 let agent = null;
 
+// the demo's cameras are video files: the server may grab snapshots (faces pixelated) and previews
+// from file sources, which a real site leaves off (cameras.allowFileUrls, docs/api.md)
+const serverConfigFile = join(demoDir, 'server.yaml');
+writeFileSync(serverConfigFile, stringifyYaml({ cameras: { allowFileUrls: true } }));
+
 const serverLog = logTo('server');
 const server = spawn(tsNode[0], [...tsNode.slice(1), join(root, 'control-server/src/main.ts'),
+  '--config', serverConfigFile,
   '--data-dir', demoDir, '--http-port', String(httpPort), '--mqtt-port', String(mqttPort),
   // broker accounts and ACLs even on loopback: the agent below connects with its provisioned account
   '--mqtt-auth', 'required'], {
@@ -206,6 +212,37 @@ agent.on('exit', (code) => {
 
 // created while the server runs and the agent starts: the CLI waits for SQLite's lock if it must
 const made = await Promise.all(accounts.map(ensureAccount));
+
+// The site admin registers the two cameras (the same clips the agent plays) so that the console
+// shows snapshots for the zone editor and the live view, and a preview for supervisors.
+async function registerCameras() {
+  const direction = accounts.find((a) => a.username === 'direction');
+  const login = await fetch(`${consoleUrl}api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: direction.username, password: direction.password }),
+  });
+  if (!login.ok) return `login ${login.status}`;
+  const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const { csrfToken } = await login.json();
+  const cameras = [
+    { id: 'entrance', name: 'Portail principal', role: 'gate', locationType: 'entrance', trackingEnabled: false, clip: gateClip },
+    { id: 'hall', name: 'Hall d’entrée', role: 'tracking', locationType: 'circulation', trackingEnabled: true, clip: hallClip },
+  ];
+  for (const c of cameras) {
+    const res = await fetch(`${consoleUrl}api/sites/${DEMO_SITE}/agents/gate-1/cameras/${c.id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
+      body: JSON.stringify({ name: c.name, role: c.role, locationType: c.locationType, trackingEnabled: c.trackingEnabled, rtspUrl: `file://${resolve(c.clip)}` }),
+    });
+    if (!res.ok) return `camera ${c.id}: ${res.status} ${await res.text()}`;
+  }
+  return null;
+}
+const cameraProblem = made[accounts.findIndex((a) => a.username === 'direction')]
+  ? await registerCameras().catch((err) => String(err))
+  : 'no site admin account';
+if (cameraProblem) say(`cameras not registered (${cameraProblem}): no snapshots or preview in the console`);
 
 say(`control server: MQTT mqtt://127.0.0.1:${mqttPort} (accounts required; the agent's: ${bundleDir}), data in ${demoDir}`);
 say(`edge agent gate-1: cameras "entrance" (${gateClip.split('/').pop()}) and "hall" (${hallClip.split('/').pop()})`);

@@ -50,7 +50,9 @@ describe('live view: two supervisors share one alert queue', () => {
       .waitFor({ timeout: 15_000 })
       .catch(async (err: unknown) => {
         const text = await page.locator('body').innerText();
-        throw new Error(`no login form; page says: ${text.slice(0, 500)}; errors: ${errors.join(' | ')}`, { cause: err });
+        throw new Error(`no login form; page says: ${text.slice(0, 500)}; errors: ${errors.join(' | ')}`, {
+          cause: err,
+        });
       });
     await page.getByTestId('login-username').fill(user.username);
     await page.getByTestId('login-password').fill(user.password);
@@ -170,7 +172,7 @@ describe('live view: two supervisors share one alert queue', () => {
       .toBe('6');
     await expect
       .poll(() => a.page.getByTestId('decision-medians').innerText(), { timeout: 20_000 })
-      .toBe('Médiane : badge seul 4 ms, vérification faciale 0,93 s.');
+      .toBe('Médiane : badge seul 4 ms, vérification faciale 933 ms.');
     // French screenshot of the live view with the alert, for the README
     mkdirSync(join(REPO_ROOT, 'docs', 'screenshots'), { recursive: true });
     copyFileSync(await saveScreenshot(a.page, 'live'), join(REPO_ROOT, 'docs', 'screenshots', 'live.png'));

@@ -35,7 +35,17 @@ describe('tracks topic: agent → server → console', () => {
           trackingEnabled: true,
           rules: {
             lines: [{ id: 'entry', from: [480, 410], to: [150, 410] }],
-            zones: [{ id: 'fond', polygon: [[0, 0], [200, 0], [200, 120], [0, 120]] }],
+            zones: [
+              {
+                id: 'fond',
+                polygon: [
+                  [0, 0],
+                  [200, 0],
+                  [200, 120],
+                  [0, 120],
+                ],
+              },
+            ],
           },
         },
       ],
@@ -49,8 +59,7 @@ describe('tracks topic: agent → server → console', () => {
   });
 
   it('pushes trails of people walking, with the rules in force, and stores nothing', async () => {
-    const tracksOf = () =>
-      ws.messages.filter((m) => m.type === 'tracks').map((m) => m.tracks as Tracks);
+    const tracksOf = () => ws.messages.filter((m) => m.type === 'tracks').map((m) => m.tracks as Tracks);
     // a trail of several points: someone walked for a while in view
     await waitUntil(
       () => tracksOf().some((x) => x.tracks.some((tr) => tr.points.length >= 3)),
@@ -62,7 +71,17 @@ describe('tracks topic: agent → server → console', () => {
     expect(first).toMatchObject({ site: SITE, agent: AGENT, camera: 'hall', windowMs: 10_000 });
     expect(first.frame.width).toBeGreaterThan(0);
     expect(first.rules).toEqual({
-      zones: [{ id: 'fond', polygon: [[0, 0], [200, 0], [200, 120], [0, 120]] }],
+      zones: [
+        {
+          id: 'fond',
+          polygon: [
+            [0, 0],
+            [200, 0],
+            [200, 120],
+            [0, 120],
+          ],
+        },
+      ],
       lines: [{ id: 'entry', from: [480, 410], to: [150, 410], allowedDirection: 'both' }],
     });
     const trail = all.flatMap((x) => x.tracks).find((tr) => tr.points.length >= 3)!;
@@ -91,7 +110,9 @@ describe('tracks topic: agent → server → console', () => {
     // nothing stored: no row of the server's database holds a trail
     const db = new Database(t.dbPath, { readonly: true, fileMustExist: true });
     try {
-      const rows = db.prepare(`SELECT count(*) AS n FROM events WHERE payload LIKE '%"windowMs"%'`).get() as { n: number };
+      const rows = db.prepare(`SELECT count(*) AS n FROM events WHERE payload LIKE '%"windowMs"%'`).get() as {
+        n: number;
+      };
       expect(rows.n).toBe(0);
     } finally {
       db.close();

@@ -34,7 +34,11 @@ function kindLabelKey(kind: QueueKind): MessageKey {
       return 'live.alert.camera_offline';
     case 'agent_offline':
       return 'live.alert.agent_offline';
-    default:
+    case 'mismatch':
+    case 'spoof_suspected':
+    case 'tailgating':
+    case 'wrong_way':
+    case 'zone_entry':
       return `alert.${kind}`;
   }
 }
@@ -129,7 +133,9 @@ function AlertItem({ a, onAck }: { a: QueueAlert; onAck: AlertQueueProps['onAck'
           <AlertHeadline a={a} />
         </strong>
         <time className="muted small nowrap" dateTime={a.ts} title={a.ts}>
-          {a.kind === 'agent_offline' ? t('live.alert.since', { time: formatDateTime(a.ts, lang) ?? a.ts }) : formatDateTime(a.ts, lang)}
+          {a.kind === 'agent_offline'
+            ? t('live.alert.since', { time: formatDateTime(a.ts, lang) ?? a.ts })
+            : formatDateTime(a.ts, lang)}
         </time>
       </div>
       <div className="alert-body">

@@ -10,7 +10,13 @@ import {
   makeStatus,
   makeTempDir,
 } from '../test-support/fixtures.js';
-import { ALERT_KINDS, agentOfflineAlertId, alertKindOfEvent, createAlertService, type AlertService } from './alert-service.js';
+import {
+  ALERT_KINDS,
+  agentOfflineAlertId,
+  alertKindOfEvent,
+  createAlertService,
+  type AlertService,
+} from './alert-service.js';
 import { createSiteStats, histogramOf } from './site-stats.js';
 
 describe('alert service (real SQLite)', () => {
@@ -41,7 +47,9 @@ describe('alert service (real SQLite)', () => {
       'spoof_suspected',
     );
     expect(kind({ kind: 'access', payload: makeAccessEvent('s', 'a', { decision: 'confirmed' }) })).toBeNull();
-    expect(kind({ kind: 'access', payload: makeAccessEvent('s', 'a', { decision: 'revoked', biometric: false }) })).toBeNull();
+    expect(
+      kind({ kind: 'access', payload: makeAccessEvent('s', 'a', { decision: 'revoked', biometric: false }) }),
+    ).toBeNull();
     for (const k of ['tailgating', 'zone_entry', 'wrong_way'] as const)
       expect(kind({ kind: 'movement', payload: makeMovementEvent('s', 'a', { kind: k, excess: 1 }) })).toBe(k);
     expect(kind({ kind: 'movement', payload: makeMovementEvent('s', 'a') })).toBeNull();
@@ -78,11 +86,23 @@ describe('alert service (real SQLite)', () => {
     const r = alerts.ack('s1', e.id, 'surveillance', '  élève raccompagné  ', ALERT_KINDS);
     expect(r).toMatchObject({
       ok: true,
-      value: { ack: { alertId: e.id, kind: 'zone_entry', agent: 'g', camera: 'hall-1', ackedBy: 'surveillance', note: 'élève raccompagné' } },
+      value: {
+        ack: {
+          alertId: e.id,
+          kind: 'zone_entry',
+          agent: 'g',
+          camera: 'hall-1',
+          ackedBy: 'surveillance',
+          note: 'élève raccompagné',
+        },
+      },
     });
     expect(alerts.listOpen({ site: 's1', kinds: ALERT_KINDS })).toEqual([]);
     const again = alerts.ack('s1', e.id, 'autre', null, ALERT_KINDS);
-    expect(again).toMatchObject({ ok: false, error: { code: 'ALREADY_ACKNOWLEDGED', ack: { ackedBy: 'surveillance' } } });
+    expect(again).toMatchObject({
+      ok: false,
+      error: { code: 'ALREADY_ACKNOWLEDGED', ack: { ackedBy: 'surveillance' } },
+    });
     expect(alerts.listAcks('s1', at(10)).map((a) => a.alertId)).toEqual([e.id]);
     expect(alerts.listAcks('s2', at(10))).toEqual([]);
   });
@@ -153,7 +173,11 @@ describe('site statistics (real SQLite)', () => {
     events.insert('access', makeAccessEvent('s1', 'g2', { camera: 'side', ts: ts(12) }), rec);
     events.insert('access', makeAccessEvent('s2', 'g1', { camera: 'entrance', ts: ts(1) }), rec);
     const stats = createSiteStats(db);
-    const r = stats.passages('s1', { fromIso: new Date(base).toISOString(), toIso: new Date(base + 15 * 60_000).toISOString() }, 300_000);
+    const r = stats.passages(
+      's1',
+      { fromIso: new Date(base).toISOString(), toIso: new Date(base + 15 * 60_000).toISOString() },
+      300_000,
+    );
     expect(r.times).toEqual([base, base + 300_000, base + 600_000]);
     expect(r.gates).toEqual([
       { agent: 'g1', camera: 'entrance', counts: [2, 1, 0], refused: [0, 1, 0] },
@@ -164,10 +188,21 @@ describe('site statistics (real SQLite)', () => {
   it('splits decision times by lane into a histogram, untimed passages counted apart', () => {
     const rec = new Date().toISOString();
     const ts = new Date().toISOString();
-    events.insert('access', makeAccessEvent('s1', 'g', { ts, biometric: false, decision: 'accepted', timingsMs: { credential: 3 } }), rec);
-    events.insert('access', makeAccessEvent('s1', 'g', { ts, biometric: true, timingsMs: { credential: 3, window: 900, compare: 1 } }), rec);
+    events.insert(
+      'access',
+      makeAccessEvent('s1', 'g', { ts, biometric: false, decision: 'accepted', timingsMs: { credential: 3 } }),
+      rec,
+    );
+    events.insert(
+      'access',
+      makeAccessEvent('s1', 'g', { ts, biometric: true, timingsMs: { credential: 3, window: 900, compare: 1 } }),
+      rec,
+    );
     events.insert('access', makeAccessEvent('s1', 'g', { ts, biometric: true }), rec);
-    const r = createSiteStats(db).decisionTimes('s1', { fromIso: new Date(Date.now() - 60_000).toISOString(), toIso: new Date(Date.now() + 60_000).toISOString() });
+    const r = createSiteStats(db).decisionTimes('s1', {
+      fromIso: new Date(Date.now() - 60_000).toISOString(),
+      toIso: new Date(Date.now() + 60_000).toISOString(),
+    });
     expect(r.badgeOnly).toMatchObject({ passages: 1, timed: 1, medianMs: 3 });
     expect(r.badgeOnly.histogram[0]).toBe(1);
     expect(r.biometric).toMatchObject({ passages: 2, timed: 1, untimed: 1, medianMs: 904 });
@@ -179,9 +214,21 @@ describe('site statistics (real SQLite)', () => {
     const rec = new Date().toISOString();
     const base = Date.parse('2026-11-22T07:00:00.000Z');
     const ts = (min: number) => new Date(base + min * 60_000).toISOString();
-    events.insert('movement', makeMovementEvent('s1', 'g', { camera: 'hall', rule: 'entry', direction: 'in', ts: ts(5) }), rec);
-    events.insert('movement', makeMovementEvent('s1', 'g', { camera: 'hall', rule: 'entry', direction: 'out', ts: ts(70) }), rec);
-    events.insert('movement', makeMovementEvent('s1', 'g', { camera: 'hall', rule: 'entry', kind: 'wrong_way', ts: ts(6) }), rec);
+    events.insert(
+      'movement',
+      makeMovementEvent('s1', 'g', { camera: 'hall', rule: 'entry', direction: 'in', ts: ts(5) }),
+      rec,
+    );
+    events.insert(
+      'movement',
+      makeMovementEvent('s1', 'g', { camera: 'hall', rule: 'entry', direction: 'out', ts: ts(70) }),
+      rec,
+    );
+    events.insert(
+      'movement',
+      makeMovementEvent('s1', 'g', { camera: 'hall', rule: 'entry', kind: 'wrong_way', ts: ts(6) }),
+      rec,
+    );
     const r = createSiteStats(db).lineCrossings('s1', { fromIso: ts(0), toIso: ts(120) }, 3_600_000);
     expect(r.lines).toEqual([{ agent: 'g', camera: 'hall', rule: 'entry', in: [1, 0], out: [0, 1] }]);
   });

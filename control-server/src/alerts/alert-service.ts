@@ -282,7 +282,10 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
 
     ack(site, alertId, by, note, kinds) {
       if (note !== null && note.length > MAX_NOTE_CHARS)
-        return { ok: false, error: { code: 'NOTE_TOO_LONG', message: `a note holds at most ${MAX_NOTE_CHARS} characters` } };
+        return {
+          ok: false,
+          error: { code: 'NOTE_TOO_LONG', message: `a note holds at most ${MAX_NOTE_CHARS} characters` },
+        };
       const alert = find(site, alertId);
       // an alert the caller may not see is as unknown as a missing one
       if (!alert || !kinds.includes(alert.kind))

@@ -45,7 +45,10 @@ export interface LaneDistribution extends LaneStats {
 
 export interface SiteStats {
   passages(site: string, range: TimeRange, bucketMs: number): BucketSeries & { gates: GatePassages[] };
-  decisionTimes(site: string, range: TimeRange): { binsMs: readonly number[]; badgeOnly: LaneDistribution; biometric: LaneDistribution };
+  decisionTimes(
+    site: string,
+    range: TimeRange,
+  ): { binsMs: readonly number[]; badgeOnly: LaneDistribution; biometric: LaneDistribution };
   lineCrossings(site: string, range: TimeRange, bucketMs: number): BucketSeries & { lines: LineSeries[] };
 }
 
@@ -83,13 +86,16 @@ export function createSiteStats(db: Database): SiteStats {
   // edge time in ms: `ts` is stored as ISO 8601 UTC with milliseconds. The bucket index is cast:
   // better-sqlite3 binds JS numbers as REAL, so the division would not be an integer one
   const tsMs = `(CAST(strftime('%s', ts) AS INTEGER) * 1000 + CAST(substr(ts, 21, 3) AS INTEGER))`;
-  const passagesStmt = db.prepare<[number, number, string, string, string], {
-    agent: string;
-    camera: string;
-    decision: string;
-    b: number;
-    n: number;
-  }>(
+  const passagesStmt = db.prepare<
+    [number, number, string, string, string],
+    {
+      agent: string;
+      camera: string;
+      decision: string;
+      b: number;
+      n: number;
+    }
+  >(
     `SELECT agent, camera, json_extract(payload, '$.decision') AS decision, CAST((${tsMs} - ?) / ? AS INTEGER) AS b, count(*) AS n
      FROM events WHERE site = ? AND kind = 'access' AND ts >= ? AND ts < ?
      GROUP BY agent, camera, decision, b`,
@@ -98,14 +104,17 @@ export function createSiteStats(db: Database): SiteStats {
     `SELECT json_extract(payload, '$.biometric') AS biometric, json_extract(payload, '$.timingsMs') AS timings
      FROM events WHERE site = ? AND kind = 'access' AND ts >= ? AND ts < ?`,
   );
-  const linesStmt = db.prepare<[number, number, string, string, string], {
-    agent: string;
-    camera: string;
-    rule: string;
-    direction: string | null;
-    b: number;
-    n: number;
-  }>(
+  const linesStmt = db.prepare<
+    [number, number, string, string, string],
+    {
+      agent: string;
+      camera: string;
+      rule: string;
+      direction: string | null;
+      b: number;
+      n: number;
+    }
+  >(
     `SELECT agent, camera, json_extract(payload, '$.rule') AS rule, json_extract(payload, '$.direction') AS direction,
             CAST((${tsMs} - ?) / ? AS INTEGER) AS b, count(*) AS n
      FROM events WHERE site = ? AND kind = 'movement' AND ts >= ? AND ts < ?
@@ -129,7 +138,9 @@ export function createSiteStats(db: Database): SiteStats {
         g.counts[r.b]! += r.n;
         if (!ACCEPTED.has(r.decision)) g.refused[r.b]! += r.n;
       }
-      const sorted = [...gates.values()].sort((a, b) => a.agent.localeCompare(b.agent) || a.camera.localeCompare(b.camera));
+      const sorted = [...gates.values()].sort(
+        (a, b) => a.agent.localeCompare(b.agent) || a.camera.localeCompare(b.camera),
+      );
       return { times, bucketMs, gates: sorted };
     },
 

@@ -81,7 +81,16 @@ describe('track trails (tracks topic)', () => {
   it('builds a payload the protocol accepts, with the geometry of the rules in force', () => {
     const pipeline = createTrackingPipeline({
       rules: {
-        zones: [{ id: 'toiture', polygon: [[0, 0], [100, 0], [100, 50]] }],
+        zones: [
+          {
+            id: 'toiture',
+            polygon: [
+              [0, 0],
+              [100, 0],
+              [100, 50],
+            ],
+          },
+        ],
         lines: [{ id: 'entry', from: [480, 410], to: [150, 410], allowedDirection: 'out' }],
       },
     });
@@ -100,7 +109,16 @@ describe('track trails (tracks topic)', () => {
     const back = decodePayload('tracks', new TextEncoder().encode(wire));
     expect(back.ok).toBe(true);
     expect(payload.rules).toEqual({
-      zones: [{ id: 'toiture', polygon: [[0, 0], [100, 0], [100, 50]] }],
+      zones: [
+        {
+          id: 'toiture',
+          polygon: [
+            [0, 0],
+            [100, 0],
+            [100, 50],
+          ],
+        },
+      ],
       lines: [{ id: 'entry', from: [480, 410], to: [150, 410], allowedDirection: 'out' }],
     });
     // small: a few hundred bytes per track, far below the 256 KiB limit

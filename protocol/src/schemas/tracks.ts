@@ -16,7 +16,9 @@ export const TRACKS_MAX_POINTS = 60;
 
 const trailPointSchema = z
   .tuple([z.number().min(-10_000).max(10_000), z.number().min(-10_000).max(10_000), z.int().min(0).max(600_000)])
-  .describe('[x, y, ageMs]: foot point (bottom centre of the box) in frame pixels, and how long before `ts` it was seen');
+  .describe(
+    '[x, y, ageMs]: foot point (bottom centre of the box) in frame pixels, and how long before `ts` it was seen',
+  );
 
 export const trackTrailSchema = z.strictObject({
   id: z

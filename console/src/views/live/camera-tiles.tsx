@@ -169,11 +169,17 @@ function CameraTile({ c, nowMs, reg }: { c: CameraEntry; nowMs: number; reg: Reg
               {t(`camera.state.${c.state}` as MessageKey)}
             </span>
           ) : null}
-          {c.fps !== null ? <span className="muted"> {t('live.tile.fps', { fps: formatNumber(c.fps, lang) })}</span> : null}
+          {c.fps !== null ? (
+            <span className="muted"> {t('live.tile.fps', { fps: formatNumber(c.fps, lang) })}</span>
+          ) : null}
         </span>
       </header>
       <div className="camera-frame" style={{ aspectRatio: `${width} / ${height}` }}>
-        <canvas ref={canvas} className={snap.kind === 'shown' ? 'camera-snapshot' : 'camera-snapshot hidden'} data-testid="camera-snapshot" />
+        <canvas
+          ref={canvas}
+          className={snap.kind === 'shown' ? 'camera-snapshot' : 'camera-snapshot hidden'}
+          data-testid="camera-snapshot"
+        />
         {snap.kind !== 'shown' ? (
           <div className="camera-placeholder small muted" data-testid="camera-snapshot-placeholder">
             {snap.kind === 'none' ? t(snap.reason) : t('live.tile.snapshotLoading')}
@@ -186,10 +192,22 @@ function CameraTile({ c, nowMs, reg }: { c: CameraEntry; nowMs: number; reg: Reg
             preserveAspectRatio="none"
             data-testid="camera-overlay"
             role="img"
-            aria-label={t('live.tile.overlay', { zones: overlay.zones.length, lines: overlay.lines.length, trails: overlay.trails.length })}
+            aria-label={t('live.tile.overlay', {
+              zones: overlay.zones.length,
+              lines: overlay.lines.length,
+              trails: overlay.trails.length,
+            })}
           >
             <defs>
-              <marker id={`arrow-${c.agent}-${c.camera}`} viewBox="0 0 10 10" refX="8" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
+              <marker
+                id={`arrow-${c.agent}-${c.camera}`}
+                viewBox="0 0 10 10"
+                refX="8"
+                refY="5"
+                markerWidth="5"
+                markerHeight="5"
+                orient="auto-start-reverse"
+              >
                 <path d="M 0 0 L 10 5 L 0 10 z" className="overlay-arrowhead" />
               </marker>
             </defs>
@@ -205,7 +223,15 @@ function CameraTile({ c, nowMs, reg }: { c: CameraEntry; nowMs: number; reg: Reg
               <g key={`l-${l.id}`} data-testid="overlay-line" data-rule={l.id} data-allowed={l.allowedDirection}>
                 <line x1={l.x1} y1={l.y1} x2={l.x2} y2={l.y2} className="overlay-line" />
                 {l.arrows.map(([x1, y1, x2, y2], i) => (
-                  <line key={i} x1={x1} y1={y1} x2={x2} y2={y2} className="overlay-arrow" markerEnd={`url(#arrow-${c.agent}-${c.camera})`} />
+                  <line
+                    key={i}
+                    x1={x1}
+                    y1={y1}
+                    x2={x2}
+                    y2={y2}
+                    className="overlay-arrow"
+                    markerEnd={`url(#arrow-${c.agent}-${c.camera})`}
+                  />
                 ))}
                 <text x={l.x1} y={l.y1 - fontPx / 2} className="overlay-label" fontSize={fontPx}>
                   {l.id}
@@ -215,9 +241,23 @@ function CameraTile({ c, nowMs, reg }: { c: CameraEntry; nowMs: number; reg: Reg
             {overlay.trails.map((tr) => (
               <g key={`t-${tr.id}`} data-testid="overlay-trail">
                 {tr.segments.map((s, i) => (
-                  <line key={i} x1={s.x1} y1={s.y1} x2={s.x2} y2={s.y2} className="overlay-trail" strokeOpacity={s.opacity} />
+                  <line
+                    key={i}
+                    x1={s.x1}
+                    y1={s.y1}
+                    x2={s.x2}
+                    y2={s.y2}
+                    className="overlay-trail"
+                    strokeOpacity={s.opacity}
+                  />
                 ))}
-                <circle cx={tr.head.x} cy={tr.head.y} r={Math.max(3, width / 160)} className="overlay-head" fillOpacity={tr.head.opacity} />
+                <circle
+                  cx={tr.head.x}
+                  cy={tr.head.y}
+                  r={Math.max(3, width / 160)}
+                  className="overlay-head"
+                  fillOpacity={tr.head.opacity}
+                />
               </g>
             ))}
           </svg>
@@ -242,7 +282,9 @@ function CameraTile({ c, nowMs, reg }: { c: CameraEntry; nowMs: number; reg: Reg
         ) : null}
         {!c.tracks ? <span className="muted small">{t('live.tile.noTracking')}</span> : null}
       </footer>
-      {preview ? <CameraPreview site={c.site} agent={c.agent} camera={c.camera} label={name} onClose={() => setPreview(false)} /> : null}
+      {preview ? (
+        <CameraPreview site={c.site} agent={c.agent} camera={c.camera} label={name} onClose={() => setPreview(false)} />
+      ) : null}
     </article>
   );
 }
@@ -259,7 +301,11 @@ export interface RegistryEntry {
  * The site's camera registry, by `agent/camera`: undefined while loading, null when it cannot be
  * read (then no snapshot is asked for). Reloaded when the number of cameras shown changes.
  */
-function useRegistry(api: ApiClient, site: string | null, count: number): Map<string, RegistryEntry> | null | undefined {
+function useRegistry(
+  api: ApiClient,
+  site: string | null,
+  count: number,
+): Map<string, RegistryEntry> | null | undefined {
   const [reg, setReg] = useState<Map<string, RegistryEntry> | null | undefined>(undefined);
   useEffect(() => {
     if (site === null) {
@@ -268,14 +314,19 @@ function useRegistry(api: ApiClient, site: string | null, count: number): Map<st
     }
     let cancelled = false;
     void api
-      .get<{ cameras: Array<{ agent: string; camera: string; registered: boolean; hasUrl: boolean; name: string | null }> }>(
-        `/api/sites/${encodeURIComponent(site)}/cameras`,
-      )
+      .get<{
+        cameras: Array<{ agent: string; camera: string; registered: boolean; hasUrl: boolean; name: string | null }>;
+      }>(`/api/sites/${encodeURIComponent(site)}/cameras`)
       .then((r) => {
         if (cancelled) return;
         setReg(
           r.ok
-            ? new Map(r.value.cameras.map((c) => [`${c.agent}/${c.camera}`, { registered: c.registered, hasUrl: c.hasUrl, name: c.name }]))
+            ? new Map(
+                r.value.cameras.map((c) => [
+                  `${c.agent}/${c.camera}`,
+                  { registered: c.registered, hasUrl: c.hasUrl, name: c.name },
+                ]),
+              )
             : null,
         );
       });
@@ -321,7 +372,13 @@ export function CameraTiles({ site, cameras }: { site: string | null; cameras: r
               key={`${c.site}/${c.agent}/${c.camera}`}
               c={c}
               nowMs={nowMs}
-              reg={registry === undefined ? undefined : registry === null ? null : (registry.get(`${c.agent}/${c.camera}`) ?? { registered: false, hasUrl: false, name: null })}
+              reg={
+                registry === undefined
+                  ? undefined
+                  : registry === null
+                    ? null
+                    : (registry.get(`${c.agent}/${c.camera}`) ?? { registered: false, hasUrl: false, name: null })
+              }
             />
           ))}
         </div>

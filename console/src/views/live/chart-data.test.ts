@@ -30,13 +30,22 @@ describe('chart data', () => {
       { label: 'badge', values: [100, 0, 0] },
       { label: 'bio', values: [0, 33.3, 66.7] },
     ]);
-    expect(decisionChart({ binsMs: [25], badgeOnly: lane([0, 0], 0), biometric: lane([0, 0], 0) }, { badgeOnly: 'b', biometric: 'f' }).series[0]!.values).toEqual([0, 0]);
+    expect(
+      decisionChart(
+        { binsMs: [25], badgeOnly: lane([0, 0], 0), biometric: lane([0, 0], 0) },
+        { badgeOnly: 'b', biometric: 'f' },
+      ).series[0]!.values,
+    ).toEqual([0, 0]);
     expect(binLabels([25, 1000], (ms) => `${ms} ms`)).toEqual(['< 25 ms', '25 ms–1000 ms', '≥ 1000 ms']);
   });
 
   it('cumulates line crossings over the day, in and out apart', () => {
     const d = lineCountsChart(
-      { times: [0, 1, 2], bucketMs: 1, lines: [{ agent: 'a', camera: 'hall', rule: 'entry', in: [1, 0, 2], out: [0, 1, 0] }] },
+      {
+        times: [0, 1, 2],
+        bucketMs: 1,
+        lines: [{ agent: 'a', camera: 'hall', rule: 'entry', in: [1, 0, 2], out: [0, 1, 0] }],
+      },
       { in: 'entrées', out: 'sorties' },
     );
     expect(d.series).toEqual([

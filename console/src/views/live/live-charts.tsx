@@ -64,9 +64,14 @@ function UPlotChart({
       axes: [
         kind === 'time'
           ? { values: (_u, splits) => splits.map((v) => timeFmt.format(new Date(v))) }
-          : { values: (_u, splits) => splits.map((v) => xLabels?.[v] ?? ''), space: 40 },
+          : // one label every few bins: ranges are long to write, the legend gives each bin in full
+            { values: (_u, splits) => splits.map((v) => xLabels?.[v] ?? ''), space: 90, incrs: [1, 2, 3, 4, 6] },
         // counts and percentages: whole-number ticks only
-        { label: yLabel, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1_000, 2_000, 5_000], values: (_u, splits) => splits.map((v) => formatNumber(v, lang, 0)) },
+        {
+          label: yLabel,
+          incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 500, 1_000, 2_000, 5_000],
+          values: (_u, splits) => splits.map((v) => formatNumber(v, lang, 0)),
+        },
       ],
       series: [
         kind === 'time'
@@ -77,7 +82,10 @@ function UPlotChart({
           stroke: PALETTE[i % PALETTE.length]!,
           width: 2,
           ...(bars
-            ? { fill: `${PALETTE[i % PALETTE.length]!}99`, paths: uPlot.paths.bars!({ size: [0.8 / Math.max(1, data.series.length), 60], align: 0 }) }
+            ? {
+                fill: `${PALETTE[i % PALETTE.length]!}99`,
+                paths: uPlot.paths.bars!({ size: [0.8 / Math.max(1, data.series.length), 60], align: 0 }),
+              }
             : { paths: uPlot.paths.stepped!({ align: 1 }) }),
         })),
       ],
@@ -174,7 +182,14 @@ export function LiveCharts({ site, changeKey }: { site: string; changeKey?: stri
           <figure data-testid="chart-passages" data-total={total(passages)} data-series={passages?.series.length ?? 0}>
             <figcaption>{t('live.charts.passages')}</figcaption>
             {passages && passages.series.length > 0 ? (
-              <UPlotChart data={passages} kind="time" bars yLabel={t('live.charts.passagesAxis')} xLabel={t('live.charts.timeLegend')} lang={lang} />
+              <UPlotChart
+                data={passages}
+                kind="time"
+                bars
+                yLabel={t('live.charts.passagesAxis')}
+                xLabel={t('live.charts.timeLegend')}
+                lang={lang}
+              />
             ) : (
               <p className="muted small">{t('live.charts.none')}</p>
             )}
@@ -210,7 +225,14 @@ export function LiveCharts({ site, changeKey }: { site: string; changeKey?: stri
           <figure data-testid="chart-line-counts" data-series={lines?.series.length ?? 0}>
             <figcaption>{t('live.charts.lineCounts')}</figcaption>
             {lines && lines.series.length > 0 ? (
-              <UPlotChart data={lines} kind="time" bars={false} yLabel={t('live.charts.crossingsAxis')} xLabel={t('live.charts.timeLegend')} lang={lang} />
+              <UPlotChart
+                data={lines}
+                kind="time"
+                bars={false}
+                yLabel={t('live.charts.crossingsAxis')}
+                xLabel={t('live.charts.timeLegend')}
+                lang={lang}
+              />
             ) : (
               <p className="muted small">{t('live.charts.none')}</p>
             )}

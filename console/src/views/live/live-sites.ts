@@ -16,7 +16,7 @@ export function liveSites(s: SessionInfo, agents: readonly AgentView[], events: 
   const out = new Set<string>();
   for (const perm of ['alerts:ack', 'events.movement:read']) {
     const sites = s.permissions[perm];
-    if (Array.isArray(sites)) for (const site of sites) out.add(site);
+    if (sites !== undefined && sites !== '*') for (const site of sites) out.add(site);
   }
   const open = (site: string) =>
     s.authMode === 'disabled' || canAt(s, 'alerts:ack', site) || canAt(s, 'events.movement:read', site);

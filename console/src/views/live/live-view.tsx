@@ -63,7 +63,10 @@ export function LiveView() {
       }),
     [site, siteAlerts.server, state.alerts, state.events, allAgents, acked],
   );
-  const agents = useMemo(() => (site === null ? allAgents : allAgents.filter((a) => a.site === site)), [allAgents, site]);
+  const agents = useMemo(
+    () => (site === null ? allAgents : allAgents.filter((a) => a.site === site)),
+    [allAgents, site],
+  );
   const counts = useMemo((): LineCounts => {
     if (site === null) return state.lineCounts;
     return Object.fromEntries(Object.entries(state.lineCounts).filter(([, c]) => c.site === site));
@@ -76,9 +79,8 @@ export function LiveView() {
   // the newest passage or line crossing of the site: the charts reload when it changes
   const chartKey = useMemo(
     () =>
-      events.find(
-        (e) => e.kind === 'access' || (e.kind === 'movement' && e.payload.kind === 'line_crossing'),
-      )?.id ?? null,
+      events.find((e) => e.kind === 'access' || (e.kind === 'movement' && e.payload.kind === 'line_crossing'))?.id ??
+      null,
     [events],
   );
   const cameras = useMemo(() => camerasOf(site, allAgents, state.tracks), [site, allAgents, state.tracks]);

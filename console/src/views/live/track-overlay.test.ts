@@ -11,11 +11,27 @@ const tracks: Tracks = {
   frame: { width: 768, height: 432 },
   windowMs: 10_000,
   tracks: [
-    { id: 'abcdefgh', points: [[330, 260, 9_000], [330, 300, 4_000], [331, 340, 0]] },
+    {
+      id: 'abcdefgh',
+      points: [
+        [330, 260, 9_000],
+        [330, 300, 4_000],
+        [331, 340, 0],
+      ],
+    },
     { id: 'ijklmnop', points: [[100, 100, 9_900]] },
   ],
   rules: {
-    zones: [{ id: 'toiture', polygon: [[0, 0], [90, 0], [90, 30]] }],
+    zones: [
+      {
+        id: 'toiture',
+        polygon: [
+          [0, 0],
+          [90, 0],
+          [90, 30],
+        ],
+      },
+    ],
     lines: [{ id: 'entry', from: [480, 410], to: [150, 410], allowedDirection: 'out' }],
   },
 };

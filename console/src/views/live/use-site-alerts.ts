@@ -18,7 +18,7 @@ export interface SiteAlerts {
   acked: Record<string, AlertAckView>;
   loaded: boolean;
   error: string | null;
-  ack(alert: QueueAlert, note: string): Promise<AckOutcome>;
+  ack: (alert: QueueAlert, note: string) => Promise<AckOutcome>;
 }
 
 /**

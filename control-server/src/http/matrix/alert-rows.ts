@@ -46,14 +46,13 @@ const MOVEMENT_STATS_READERS: Record<UserName, string[]> = {
 };
 
 export function alertRows(ctx: MatrixContext): MatrixRows {
-  const { get, send, expectedFor } = ctx;
   return {
     'GET /api/sites/:site/alerts': async (who) => {
       for (const site of ['s1', 's2']) {
         const tailgating = makeMovementEvent(site, 'gate-1', { kind: 'tailgating', rule: 'tg', excess: 1 });
         ctx.t.events.insert('movement', tailgating, new Date().toISOString());
-        const res = await get(who, `/api/sites/${site}/alerts?open=1`);
-        expect(res.statusCode, site).toBe(expectedFor(who, site, ALERT_READERS));
+        const res = await ctx.get(who, `/api/sites/${site}/alerts?open=1`);
+        expect(res.statusCode, site).toBe(ctx.expectedFor(who, site, ALERT_READERS));
         if (res.statusCode === 200) {
           const body = res.json<{ site: string; alerts: Array<{ id: string; kind: string; site: string }> }>();
           expect(body.site).toBe(site);
@@ -69,17 +68,19 @@ export function alertRows(ctx: MatrixContext): MatrixRows {
         const e = makeMovementEvent(site, 'gate-1', { kind: 'wrong_way', rule: 'entry', direction: 'out' });
         ctx.t.events.insert('movement', e, new Date().toISOString());
         const url = `/api/sites/${site}/alerts/${e.id}/ack`;
-        const res = await send(who, 'POST', url, { note: 'vu, élève revenu' });
-        const expected = expectedFor(who, site, ALERT_ACKERS);
+        const res = await ctx.send(who, 'POST', url, { note: 'vu, élève revenu' });
+        const expected = ctx.expectedFor(who, site, ALERT_ACKERS);
         expect(res.statusCode, site).toBe(expected);
         if (expected !== 200) continue;
-        expect(res.json()).toMatchObject({ ack: { alertId: e.id, kind: 'wrong_way', ackedBy: who, note: 'vu, élève revenu' } });
+        expect(res.json()).toMatchObject({
+          ack: { alertId: e.id, kind: 'wrong_way', ackedBy: who, note: 'vu, élève revenu' },
+        });
         // once only: a second supervisor gets the first acknowledgement back
-        const again = await send(who, 'POST', url, {});
+        const again = await ctx.send(who, 'POST', url, {});
         expect(again.statusCode).toBe(409);
         expect(again.json()).toMatchObject({ error: 'ALREADY_ACKNOWLEDGED', ack: { ackedBy: who } });
         // gone from the open queue, and in the audit log
-        const open = await get(who, `/api/sites/${site}/alerts?open=1`);
+        const open = await ctx.get(who, `/api/sites/${site}/alerts?open=1`);
         expect(open.json<{ alerts: Array<{ id: string }> }>().alerts.map((a) => a.id)).not.toContain(e.id);
         const audited = [...ctx.t.audit.iterate({ site })].filter(
           (r) => r.action === 'alert.ack' && r.target === `alert:${e.id}`,
@@ -87,13 +88,16 @@ export function alertRows(ctx: MatrixContext): MatrixRows {
         expect(audited).toHaveLength(1);
         expect(audited[0]!.actor).toBe(who);
         // an unknown id is a 404, not a silent success
-        expect((await send(who, 'POST', `/api/sites/${site}/alerts/0190aaaa-0000-7000-8000-000000000000/ack`, {})).statusCode).toBe(404);
+        expect(
+          (await ctx.send(who, 'POST', `/api/sites/${site}/alerts/0190aaaa-0000-7000-8000-000000000000/ack`, {}))
+            .statusCode,
+        ).toBe(404);
       }
     },
     'GET /api/sites/:site/stats/passages': async (who) => {
       for (const site of ['s1', 's2']) {
-        const res = await get(who, `/api/sites/${site}/stats/passages?bucket=5m`);
-        expect(res.statusCode, site).toBe(expectedFor(who, site, PASSAGE_STATS_READERS));
+        const res = await ctx.get(who, `/api/sites/${site}/stats/passages?bucket=5m`);
+        expect(res.statusCode, site).toBe(ctx.expectedFor(who, site, PASSAGE_STATS_READERS));
         if (res.statusCode === 200) {
           const body = res.json<{ site: string; bucketMs: number; gates: unknown[] }>();
           expect(body).toMatchObject({ site, bucketMs: 300_000 });
@@ -104,15 +108,15 @@ export function alertRows(ctx: MatrixContext): MatrixRows {
     },
     'GET /api/sites/:site/stats/decision-times': async (who) => {
       for (const site of ['s1', 's2']) {
-        const res = await get(who, `/api/sites/${site}/stats/decision-times`);
-        expect(res.statusCode, site).toBe(expectedFor(who, site, PASSAGE_STATS_READERS));
+        const res = await ctx.get(who, `/api/sites/${site}/stats/decision-times`);
+        expect(res.statusCode, site).toBe(ctx.expectedFor(who, site, PASSAGE_STATS_READERS));
         if (res.statusCode === 200) expect(res.body).not.toContain('cred-8f3a');
       }
     },
     'GET /api/sites/:site/stats/line-counts': async (who) => {
       for (const site of ['s1', 's2']) {
-        const res = await get(who, `/api/sites/${site}/stats/line-counts?bucket=1h`);
-        expect(res.statusCode, site).toBe(expectedFor(who, site, MOVEMENT_STATS_READERS));
+        const res = await ctx.get(who, `/api/sites/${site}/stats/line-counts?bucket=1h`);
+        expect(res.statusCode, site).toBe(ctx.expectedFor(who, site, MOVEMENT_STATS_READERS));
       }
     },
   };

@@ -112,7 +112,8 @@ export const alertRoutes: FastifyPluginAsync = async (app) => {
       const r = alerts.ack(site, alertId, auditActor(req.principal), note, visibleAlertKinds(req.principal!, site));
       if (!r.ok) {
         const e = r.error;
-        if (e.code === 'ALREADY_ACKNOWLEDGED') return reply.code(409).send({ error: e.code, message: e.message, ack: e.ack });
+        if (e.code === 'ALREADY_ACKNOWLEDGED')
+          return reply.code(409).send({ error: e.code, message: e.message, ack: e.ack });
         return reply.code(e.code === 'UNKNOWN_ALERT' ? 404 : 400).send({ error: e.code, message: e.message });
       }
       const { ack } = r.value;
@@ -122,7 +123,13 @@ export const alertRoutes: FastifyPluginAsync = async (app) => {
         site,
         target: `alert:${alertId}`,
         // the note is free text an operator typed: its length is enough for the record, the text stays in alert_acks
-        details: { kind: ack.kind, agent: ack.agent, camera: ack.camera, alertTs: ack.alertTs, noteChars: ack.note?.length ?? 0 },
+        details: {
+          kind: ack.kind,
+          agent: ack.agent,
+          camera: ack.camera,
+          alertTs: ack.alertTs,
+          noteChars: ack.note?.length ?? 0,
+        },
       });
       app.deps.bus.publish({ type: 'alert_ack', ack });
       return { ack };

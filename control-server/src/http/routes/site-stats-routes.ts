@@ -78,7 +78,12 @@ export const siteStatsRoutes: FastifyPluginAsync = async (app) => {
       const range = parseRange(req.query, DEFAULT_RANGE_MS.passages);
       if (!range.ok) return badRange(reply, range.message);
       const bucketMs = BUCKETS[req.query.bucket ?? '5m']!;
-      return { site: req.params.site, from: range.value.fromIso, to: range.value.toIso, ...stats.passages(req.params.site, range.value, bucketMs) };
+      return {
+        site: req.params.site,
+        from: range.value.fromIso,
+        to: range.value.toIso,
+        ...stats.passages(req.params.site, range.value, bucketMs),
+      };
     },
   );
 
@@ -90,7 +95,12 @@ export const siteStatsRoutes: FastifyPluginAsync = async (app) => {
       if (!stats) return reply;
       const range = parseRange(req.query, DEFAULT_RANGE_MS.decisionTimes);
       if (!range.ok) return badRange(reply, range.message);
-      return { site: req.params.site, from: range.value.fromIso, to: range.value.toIso, ...stats.decisionTimes(req.params.site, range.value) };
+      return {
+        site: req.params.site,
+        from: range.value.fromIso,
+        to: range.value.toIso,
+        ...stats.decisionTimes(req.params.site, range.value),
+      };
     },
   );
 
@@ -106,7 +116,12 @@ export const siteStatsRoutes: FastifyPluginAsync = async (app) => {
       const range = parseRange(req.query, DEFAULT_RANGE_MS.lineCounts);
       if (!range.ok) return badRange(reply, range.message);
       const bucketMs = BUCKETS[req.query.bucket ?? '1h']!;
-      return { site: req.params.site, from: range.value.fromIso, to: range.value.toIso, ...stats.lineCrossings(req.params.site, range.value, bucketMs) };
+      return {
+        site: req.params.site,
+        from: range.value.fromIso,
+        to: range.value.toIso,
+        ...stats.lineCrossings(req.params.site, range.value, bucketMs),
+      };
     },
   );
 };
