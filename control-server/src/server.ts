@@ -7,6 +7,7 @@ import type { MqttStatus } from './http/deps.js';
 import type { LiveHubStats } from './http/ws/live-hub.js';
 import { createIngest } from './ingest/ingest-service.js';
 import { createTickBatcher, type TickBatcher } from './ingest/tick-batcher.js';
+import { startWalCheckpointer } from './ingest/wal-checkpointer.js';
 import type { IngestStats } from './ingest/ingest-stats.js';
 import { createLogger } from './infra/logger.js';
 import { hostPort, localHostFor } from './infra/net-url.js';
@@ -108,6 +109,10 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       db.close();
     });
     logger.info({ dataDir: config.dataDir }, 'database open');
+    // WAL checkpoints (copy into the main file + fsync) in a worker thread, not on the event loop
+    // that ingests (docs/performance.md); closed before the database
+    const checkpointer = await startWalCheckpointer({ db, logger: logger.child({ module: 'store' }) });
+    cleanups.push(() => checkpointer.close());
     const agents = createAgentRepository(db);
     const events = createEventRepository(db);
     const bus = createLiveBus((err) => logger.error({ err }, 'live listener failed'));
@@ -237,7 +242,7 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       const b = createTickBatcher({ ingest, logger: logger.child({ module: 'ingest' }) });
       batcher = b;
       cleanups.push(() => b.close());
-      for (const site of ownedSites) await broker.subscribeLocal(agentTopicsFilter(site), b.handle);
+      for (const site of ownedSites) await broker.subscribeLocal(agentTopicsFilter(site), (topic, payload) => b.handle(topic, payload));
     }
     const fastPath = batcher !== null;
     const subscriber: MqttSubscriber = await startMqttSubscriber({

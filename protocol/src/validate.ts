@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { SITE_TOPICS, TOPICS, type PayloadOf, type SitePayloadOf, type SiteTopicKey, type TopicKey } from './topics.js';
 import { MAX_PAYLOAD_BYTES } from './version.js';
+import { fastCheckOf, type FastCheck } from './fast-validate.js';
 
 export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
 
@@ -28,7 +29,7 @@ export function validate<K extends TopicKey>(key: K, value: unknown): Result<Pay
 
 /** Size check, JSON parse and schema validation of a raw MQTT payload, in that order. */
 export function decodePayload<K extends TopicKey>(key: K, raw: Uint8Array | string): Result<PayloadOf<K>, DecodeError> {
-  return decodeWith<PayloadOf<K>>(TOPICS[key].schema, raw);
+  return decodeWith<PayloadOf<K>>(TOPICS[key].schema, raw, fastCheckOf(key));
 }
 
 /** `decodePayload` for a site topic (server → every agent of a site). */
@@ -41,7 +42,7 @@ export function encodeSitePayload<K extends SiteTopicKey>(key: K, value: SitePay
   return encodeWith(key, SITE_TOPICS[key].schema, value);
 }
 
-function decodeWith<T>(schema: z.ZodType, raw: Uint8Array | string): Result<T, DecodeError> {
+function decodeWith<T>(schema: z.ZodType, raw: Uint8Array | string, fast: FastCheck | null = null): Result<T, DecodeError> {
   const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
   if (bytes > MAX_PAYLOAD_BYTES) {
     return { ok: false, error: { code: 'TOO_LARGE', messages: [`payload of ${bytes} B exceeds ${MAX_PAYLOAD_BYTES} B`] } };
@@ -52,6 +53,9 @@ function decodeWith<T>(schema: z.ZodType, raw: Uint8Array | string): Result<T, D
   } catch (err) {
     return { ok: false, error: { code: 'INVALID_JSON', messages: [(err as Error).message] } };
   }
+  // the compiled check only accepts (strict schema, no transform: the value is the parsed JSON);
+  // anything it refuses gets zod's verdict and messages (see fast-validate.ts)
+  if (fast !== null && fast(value)) return { ok: true, value: value as T };
   return validateWith<T>(schema, value);
 }
 

@@ -14,6 +14,7 @@ import { Aedes } from 'aedes';
 import pino from 'pino';
 import { makeConfig, startControlServer, type ConfigInput } from '../../control-server/src/server.js';
 import { openDatabase } from '../../control-server/src/store/database.js';
+import { startWalCheckpointer } from '../../control-server/src/ingest/wal-checkpointer.js';
 import type { ProcessCost } from './load-common.js';
 
 export interface ServerInput {
@@ -47,6 +48,8 @@ async function startBare(dataDir: string): Promise<{ mqttUrl: string; counters: 
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const mqttUrl = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const db = openDatabase({ dataDir });
+  // the same off-thread WAL checkpoints as the real server: the baseline differs only by what it skips
+  const checkpointer = await startWalCheckpointer({ db, logger: pino({ level: 'warn' }) });
   const insert = db.prepare(
     `INSERT INTO events (id, kind, site, agent, camera, ts, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO NOTHING`,
@@ -90,6 +93,7 @@ async function startBare(dataDir: string): Promise<{ mqttUrl: string; counters: 
     close: async () => {
       await new Promise<void>((r) => aedes.close(() => r()));
       server.close();
+      await checkpointer.close();
       db.close();
     },
   };

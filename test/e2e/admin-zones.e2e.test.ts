@@ -20,7 +20,11 @@ const SITE = 'lycee-zones';
 const AGENT = 'hall-1';
 const ZONE = 'hall-zone';
 // made-up students: their names must never reach a regional IT page
-const STUDENTS = generateStudents(6, 808).map((s, i) => ({ ...s, lastName: `Zorglub${'abcdef'[i]}`, firstName: `Philomène${i}` }));
+const STUDENTS = generateStudents(6, 808).map((s, i) => ({
+  ...s,
+  lastName: `Zorglub${'abcdef'[i]}`,
+  firstName: `Philomène${i}`,
+}));
 
 interface MovementRow {
   payload: { kind: string; rule: string };
@@ -47,7 +51,10 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
       .getByTestId('login-form')
       .waitFor({ timeout: 15_000 })
       .catch(async (err: unknown) => {
-        throw new Error(`no login page; page errors: ${errors.join(' | ')}; page: ${(await page.content()).slice(0, 1500)}`, { cause: err });
+        throw new Error(
+          `no login page; page errors: ${errors.join(' | ')}; page: ${(await page.content()).slice(0, 1500)}`,
+          { cause: err },
+        );
       });
     await page.getByTestId('login-username').fill(user.username);
     await page.getByTestId('login-password').fill(user.password);
@@ -66,7 +73,7 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
           headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken ?? '' },
           ...(b === undefined ? {} : { body: JSON.stringify(b) }),
         });
-        return { status: res.status, body: (await res.json().catch(() => null)) as unknown };
+        return { status: res.status, body: await res.json().catch((): unknown => null) };
       },
       [method, path, body] as const,
     );
@@ -87,7 +94,9 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
       mqtt: { url: t.server.mqttUrl },
       healthIntervalS: 2,
       vision: { face: { enabled: false } },
-      cameras: [{ id: 'hall', url: clip('intel-one-by-one-person-detection.mp4'), role: 'tracking', loop: true, maxFps: 10 }],
+      cameras: [
+        { id: 'hall', url: clip('intel-one-by-one-person-detection.mp4'), role: 'tracking', loop: true, maxFps: 10 },
+      ],
     });
     browser = await launchChromium();
   }, 90_000);
@@ -118,7 +127,9 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
         throw new Error(`agent camera not online; agent output:\n${agent.output().slice(-2000)}`, { cause: err });
       });
     const agentRow = page.getByTestId(`site-agent-${AGENT}`);
-    await expect.poll(() => agentRow.getByTestId('agent-provisioning').getAttribute('data-state'), { timeout: 30_000 }).toBe('online');
+    await expect
+      .poll(() => agentRow.getByTestId('agent-provisioning').getAttribute('data-state'), { timeout: 30_000 })
+      .toBe('online');
 
     await page.getByTestId(`camera-zones-${AGENT}-hall`).click();
     const editor = page.getByTestId('zone-editor');
@@ -137,21 +148,31 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
     // five clicks: most of the room, where the people of the clip walk
     await page.getByTestId('tool-zone').click();
     const box = (await canvas.boundingBox())!;
-    for (const [fx, fy] of [[0.03, 0.05], [0.6, 0.05], [0.97, 0.4], [0.97, 0.95], [0.03, 0.95]] as const) {
+    for (const [fx, fy] of [
+      [0.03, 0.05],
+      [0.6, 0.05],
+      [0.97, 0.4],
+      [0.97, 0.95],
+      [0.03, 0.95],
+    ] as const) {
       await page.mouse.click(box.x + fx * box.width, box.y + fy * box.height);
     }
     await page.getByTestId('finish-zone').click();
     await page.getByTestId('zone-name-0').fill(ZONE);
     const shape = page.getByTestId(`zone-shape-${ZONE}`);
     await shape.waitFor();
-    const points = (await shape.locator('polygon').getAttribute('points'))!.split(' ').map((p) => p.split(',').map(Number));
+    const points = (await shape.locator('polygon').getAttribute('points'))!
+      .split(' ')
+      .map((p) => p.split(',').map(Number));
     expect(points).toHaveLength(5);
     // frame pixels, whatever the size the plan is shown at
     expect(points[0]![0]).toBeCloseTo(0.03 * 768, -1);
     expect(points[3]![1]).toBeCloseTo(0.95 * 432, -1);
 
     await page.getByTestId('config-save').click();
-    await expect.poll(() => page.getByTestId('zone-editor-notice').innerText()).toBe('Version 1 enregistrée et publiée.');
+    await expect
+      .poll(() => page.getByTestId('zone-editor-notice').innerText())
+      .toBe('Version 1 enregistrée et publiée.');
     // the agent's answer arrives over the WebSocket: no reload
     const applied = page.getByTestId('config-apply-state');
     await expect.poll(() => applied.getAttribute('data-kind'), { timeout: 30_000 }).toBe('applied');
@@ -164,7 +185,9 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
       .poll(
         async () => {
           const r = await apiFromPage(page, 'GET', `/api/events?kind=movement&site=${SITE}&limit=200`);
-          return (r.body as { events: MovementRow[] }).events.some((e) => e.payload.kind === 'zone_entry' && e.payload.rule === ZONE);
+          return (r.body as { events: MovementRow[] }).events.some(
+            (e) => e.payload.kind === 'zone_entry' && e.payload.rule === ZONE,
+          );
         },
         { timeout: 90_000, intervals: [1000] },
       )
@@ -224,7 +247,9 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
     expect(await page.getByTestId(`site-row-${SITE}`).getByTestId('site-people').count()).toBe(0);
     await page.getByTestId(`site-open-${SITE}`).click();
     const agentRow = page.getByTestId(`site-agent-${AGENT}`);
-    await expect.poll(() => agentRow.getByTestId('agent-config-state').innerText(), { timeout: 15_000 }).toBe('appliquée v1');
+    await expect
+      .poll(() => agentRow.getByTestId('agent-config-state').innerText(), { timeout: 15_000 })
+      .toBe('appliquée v1');
     await page.getByTestId(`camera-zones-${AGENT}-hall`).click();
     await page.getByTestId(`zone-shape-${ZONE}`).waitFor();
 

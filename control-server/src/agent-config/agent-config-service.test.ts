@@ -4,13 +4,28 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../test-support/fixtures.js';
 import { openDatabase } from '../store/database.js';
-import { classifyChange, createAgentConfigService, type AgentConfigBody, type AgentConfigService } from './agent-config-service.js';
+import {
+  classifyChange,
+  createAgentConfigService,
+  type AgentConfigBody,
+  type AgentConfigService,
+} from './agent-config-service.js';
 
 const hall = (over: Record<string, unknown> = {}) => ({
   id: 'hall',
   locationType: 'circulation',
   trackingEnabled: true,
-  zones: [{ id: 'stairs', polygon: [[10, 10], [200, 10], [200, 150], [10, 150]] }],
+  zones: [
+    {
+      id: 'stairs',
+      polygon: [
+        [10, 10],
+        [200, 10],
+        [200, 150],
+        [10, 150],
+      ],
+    },
+  ],
   ...over,
 });
 
@@ -25,7 +40,17 @@ describe('agent configuration service', () => {
     return r.value;
   };
   const wire = (c: Partial<AgentConfig> & { configVersion: number }) =>
-    Buffer.from(JSON.stringify({ v: 1, site: 's1', agent: 'a1', ts: new Date().toISOString(), cameras: [], thresholds: {}, ...c }));
+    Buffer.from(
+      JSON.stringify({
+        v: 1,
+        site: 's1',
+        agent: 'a1',
+        ts: new Date().toISOString(),
+        cameras: [],
+        thresholds: {},
+        ...c,
+      }),
+    );
 
   beforeEach(() => {
     tmp = makeTempDir();
@@ -52,12 +77,21 @@ describe('agent configuration service', () => {
     await svc.idle();
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ topic: buildTopic('config', 's1', 'a1'), retain: true, qos: 1 });
-    expect(decoded(0)).toMatchObject({ configVersion: 1, thresholds: { personScore: 0.4 }, cameras: [{ id: 'hall', zones: [{ id: 'stairs' }] }] });
+    expect(decoded(0)).toMatchObject({
+      configVersion: 1,
+      thresholds: { personScore: 0.4 },
+      cameras: [{ id: 'hall', zones: [{ id: 'stairs' }] }],
+    });
     expect(svc.publication('s1', 'a1')).toMatchObject({ version: 1, publishedAt: expect.any(String) });
 
     const same = svc.save('s1', 'a1', { baseVersion: 1, cameras: [hall()], thresholds: { personScore: 0.4 } }, 'bob');
     expect(same).toMatchObject({ ok: true, value: { version: 1, unchanged: true } });
-    const next = svc.save('s1', 'a1', { baseVersion: 1, cameras: [hall({ zones: [] })], thresholds: { personScore: 0.4 } }, 'bob');
+    const next = svc.save(
+      's1',
+      'a1',
+      { baseVersion: 1, cameras: [hall({ zones: [] })], thresholds: { personScore: 0.4 } },
+      'bob',
+    );
     expect(next).toMatchObject({ ok: true, value: { version: 2, unchanged: false } });
     await svc.idle();
     expect(sent).toHaveLength(2);
@@ -68,18 +102,45 @@ describe('agent configuration service', () => {
   });
 
   it('answers validation problems with their paths and refuses an edit made on an old version', () => {
-    const bad = svc.save('s1', 'a1', { cameras: [hall({ zones: [{ id: 'z', polygon: [[0, 0], [1, 1]] }] })] }, 'alice');
+    const bad = svc.save(
+      's1',
+      'a1',
+      {
+        cameras: [
+          hall({
+            zones: [
+              {
+                id: 'z',
+                polygon: [
+                  [0, 0],
+                  [1, 1],
+                ],
+              },
+            ],
+          }),
+        ],
+      },
+      'alice',
+    );
     expect(bad.ok).toBe(false);
-    expect(!bad.ok && bad.error.code === 'CONFIG_INVALID' && bad.error.issues.map((i) => i.path)).toContain('cameras.0.zones.0.polygon');
+    expect(!bad.ok && bad.error.code === 'CONFIG_INVALID' && bad.error.issues.map((i) => i.path)).toContain(
+      'cameras.0.zones.0.polygon',
+    );
     const playground = svc.save('s1', 'a1', { cameras: [hall({ locationType: 'playground' })] }, 'alice');
-    expect(!playground.ok && playground.error.message).toMatch(/cameras\.0\.trackingEnabled: tracking cannot be enabled/);
+    expect(!playground.ok && playground.error.message).toMatch(
+      /cameras\.0\.trackingEnabled: tracking cannot be enabled/,
+    );
     // what the agent's status says it runs is checked before anything is published
-    const unknown = svc.save('s1', 'a1', { cameras: [hall({ id: 'roof' })] }, 'alice', [{ id: 'hall', role: 'tracking' }]);
+    const unknown = svc.save('s1', 'a1', { cameras: [hall({ id: 'roof' })] }, 'alice', [
+      { id: 'hall', role: 'tracking' },
+    ]);
     expect(!unknown.ok && unknown.error.code === 'CONFIG_INVALID' && unknown.error.issues).toEqual([
       { path: 'cameras.0.id', message: 'agent a1 has no camera "roof"' },
     ]);
     const gate = svc.save('s1', 'a1', { cameras: [hall()] }, 'alice', [{ id: 'hall', role: 'gate' }]);
-    expect(!gate.ok && gate.error.code === 'CONFIG_INVALID' && gate.error.issues[0]!.path).toBe('cameras.0.trackingEnabled');
+    expect(!gate.ok && gate.error.code === 'CONFIG_INVALID' && gate.error.issues[0]!.path).toBe(
+      'cameras.0.trackingEnabled',
+    );
     expect(sent).toHaveLength(0);
 
     expect(svc.save('s1', 'a1', { cameras: [hall()] }, 'alice').ok).toBe(true);
@@ -92,7 +153,10 @@ describe('agent configuration service', () => {
     expect(svc.observe(topic, wire({ configVersion: 7, cameras: [hall()] as AgentConfig['cameras'] }))).toBe(true);
     expect(svc.current('s1', 'a1')).toMatchObject({ version: 7, source: 'imported', createdBy: 'broker' });
     // the next version made here follows the imported one; its echo changes nothing
-    expect(svc.save('s1', 'a1', { cameras: [hall({ zones: [] })] }, 'alice')).toMatchObject({ ok: true, value: { version: 8 } });
+    expect(svc.save('s1', 'a1', { cameras: [hall({ zones: [] })] }, 'alice')).toMatchObject({
+      ok: true,
+      value: { version: 8 },
+    });
     await svc.idle();
     svc.observe(topic, Buffer.from(sent[0]!.payload));
     expect(svc.history('s1', 'a1')).toHaveLength(2);
@@ -112,7 +176,10 @@ describe('agent configuration service', () => {
     svc.save('s1', 'a1', { cameras: [hall({ zones: [] })] }, 'alice');
     await svc.idle();
     sent.length = 0;
-    svc.observe(buildTopic('config', 's1', 'a1'), wire({ configVersion: 1, cameras: [hall()] as AgentConfig['cameras'] }));
+    svc.observe(
+      buildTopic('config', 's1', 'a1'),
+      wire({ configVersion: 1, cameras: [hall()] as AgentConfig['cameras'] }),
+    );
     await svc.idle();
     expect(sent.map((_, i) => decoded(i).configVersion)).toEqual([2]);
     expect(svc.current('s1', 'a1')?.version).toBe(2);
@@ -125,7 +192,10 @@ describe('agent configuration service', () => {
     sent.length = 0;
     svc.onConnect();
     // the broker still holds a1's configuration (its retained message comes back); a2's was lost
-    svc.observe(buildTopic('config', 's1', 'a1'), Buffer.from(JSON.stringify({ ...decoded0(), ts: new Date().toISOString() })));
+    svc.observe(
+      buildTopic('config', 's1', 'a1'),
+      Buffer.from(JSON.stringify({ ...decoded0(), ts: new Date().toISOString() })),
+    );
     await new Promise((r) => setTimeout(r, 50));
     await svc.idle();
     expect(sent.map((m) => m.topic)).toEqual([buildTopic('config', 's1', 'a2')]);
@@ -138,18 +208,38 @@ describe('agent configuration service', () => {
 });
 
 describe('classifyChange', () => {
-  const body = (cams: Array<Record<string, unknown>>, thresholds = {}): AgentConfigBody =>
-    ({
-      cameras: cams.map((c) => ({ id: 'hall', locationType: 'circulation', trackingEnabled: false, zones: [], lines: [], tailgating: [], ...c })),
+  const body = (cams: Array<Record<string, unknown>>, thresholds = {}): AgentConfigBody => {
+    const b: unknown = {
+      cameras: cams.map((c) => ({
+        id: 'hall',
+        locationType: 'circulation',
+        trackingEnabled: false,
+        zones: [],
+        lines: [],
+        tailgating: [],
+        ...c,
+      })),
       thresholds,
-    }) as AgentConfigBody;
+    };
+    return b as AgentConfigBody;
+  };
 
   it('tells rule changes (zones:write) from camera and threshold changes (cameras:write)', () => {
-    const zone = { id: 'z', polygon: [[0, 0], [1, 0], [1, 1]] };
+    const zone = {
+      id: 'z',
+      polygon: [
+        [0, 0],
+        [1, 0],
+        [1, 1],
+      ],
+    };
     expect(classifyChange(body([{}]), body([{ zones: [zone] }]))).toEqual({ rules: true, cameras: false });
     expect(classifyChange(body([{}]), body([{ trackingEnabled: true }]))).toEqual({ rules: false, cameras: true });
     expect(classifyChange(body([{}]), body([{}], { faceScore: 0.7 }))).toEqual({ rules: false, cameras: true });
-    expect(classifyChange(body([{ zones: [zone] }]), body([{ zones: [zone] }]))).toEqual({ rules: false, cameras: false });
+    expect(classifyChange(body([{ zones: [zone] }]), body([{ zones: [zone] }]))).toEqual({
+      rules: false,
+      cameras: false,
+    });
     // a first configuration: whatever it declares
     expect(classifyChange(null, body([{ zones: [zone] }]))).toEqual({ rules: true, cameras: true });
   });

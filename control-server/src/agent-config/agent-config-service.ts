@@ -61,7 +61,10 @@ export type SaveError =
   | { code: 'CONFIG_CONFLICT'; message: string; currentVersion: number };
 
 export type SaveResult =
-  | { ok: true; value: { version: number; unchanged: boolean; before: AgentConfigVersion | null; after: AgentConfigVersion } }
+  | {
+      ok: true;
+      value: { version: number; unchanged: boolean; before: AgentConfigVersion | null; after: AgentConfigVersion };
+    }
   | { ok: false; error: SaveError };
 
 export interface SaveInput {
@@ -91,7 +94,13 @@ export interface AgentConfigService {
   /** version of the retained configuration last seen on the broker (null when none was seen) */
   brokerVersion(site: string, agent: string): number | null;
   /** validate and store a new version (N+1), then publish it; an identical body stores nothing */
-  save(site: string, agent: string, input: SaveInput, actor: string, cameras?: readonly AgentCameraInfo[] | null): SaveResult;
+  save(
+    site: string,
+    agent: string,
+    input: SaveInput,
+    actor: string,
+    cameras?: readonly AgentCameraInfo[] | null,
+  ): SaveResult;
   /** feed every MQTT message; true when it was this agent's retained configuration */
   observe(topic: string, payload: Uint8Array): boolean;
   /** after every (re)connect of the server's MQTT client */
@@ -127,9 +136,17 @@ const keyOf = (site: string, agent: string) => `${site}\u0000${agent}`;
 const bodyJson = (b: AgentConfigBody) => canonicalJson({ cameras: b.cameras, thresholds: b.thresholds });
 
 /** Which permissions a change needs: rules (zones, lines, tailgating) vs cameras and thresholds. */
-export function classifyChange(before: AgentConfigBody | null, after: AgentConfigBody): { rules: boolean; cameras: boolean } {
+export function classifyChange(
+  before: AgentConfigBody | null,
+  after: AgentConfigBody,
+): { rules: boolean; cameras: boolean } {
   const rulesOf = (b: AgentConfigBody | null) =>
-    canonicalJson((b?.cameras ?? []).filter((c) => c.zones.length + c.lines.length + c.tailgating.length > 0).map((c) => [c.id, c.zones, c.lines, c.tailgating]).sort());
+    canonicalJson(
+      (b?.cameras ?? [])
+        .filter((c) => c.zones.length + c.lines.length + c.tailgating.length > 0)
+        .map((c) => [c.id, c.zones, c.lines, c.tailgating])
+        .sort(),
+    );
   const camerasOf = (b: AgentConfigBody | null) =>
     canonicalJson({
       cameras: (b?.cameras ?? []).map((c) => [c.id, c.locationType, c.trackingEnabled]).sort(),
@@ -157,11 +174,17 @@ export function validateConfigBody(
     thresholds: input.thresholds ?? {},
   });
   if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) };
+    return {
+      ok: false,
+      issues: parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    };
   }
   const issues: ConfigIssue[] = [];
   if (Buffer.byteLength(JSON.stringify(parsed.data)) > MAX_PAYLOAD_BYTES) {
-    issues.push({ path: 'cameras', message: `the configuration exceeds the ${MAX_PAYLOAD_BYTES / 1024} KiB an MQTT message may carry` });
+    issues.push({
+      path: 'cameras',
+      message: `the configuration exceeds the ${MAX_PAYLOAD_BYTES / 1024} KiB an MQTT message may carry`,
+    });
   }
   // the agent refuses a camera it does not run and tracking on a gate-only camera: say so before publishing
   if (cameras && cameras.length > 0) {
@@ -169,7 +192,10 @@ export function validateConfigBody(
       const local = cameras.find((x) => x.id === c.id);
       if (!local) issues.push({ path: `cameras.${i}.id`, message: `agent ${agent} has no camera "${c.id}"` });
       else if (c.trackingEnabled && local.role === 'gate')
-        issues.push({ path: `cameras.${i}.trackingEnabled`, message: `camera "${c.id}" has the gate role: tracking needs role tracking or both` });
+        issues.push({
+          path: `cameras.${i}.trackingEnabled`,
+          message: `camera "${c.id}" has the gate role: tracking needs role tracking or both`,
+        });
     });
   }
   return issues.length ? { ok: false, issues } : { ok: true, value: parsed.data };
@@ -227,13 +253,17 @@ export function createAgentConfigService(deps: AgentConfigServiceDeps): AgentCon
       .publish(buildTopic('config', v.site, v.agent), payload, { qos: TOPICS.config.qos, retain: true })
       .then(
         () => {
-          if (publications.get(key)?.version === v.version) publications.set(key, { version: v.version, publishedAt: now().toISOString() });
+          if (publications.get(key)?.version === v.version)
+            publications.set(key, { version: v.version, publishedAt: now().toISOString() });
           logger.info({ site: v.site, agent: v.agent, configVersion: v.version }, 'agent configuration published');
         },
         (err: unknown) => {
           // mqtt.js holds QoS 1 messages while disconnected; a failure here is a closed client: the next connect reconciles
           publications.set(key, { version: v.version, publishedAt: null, error: (err as Error).message });
-          logger.warn({ site: v.site, agent: v.agent, configVersion: v.version, err: (err as Error).message }, 'agent configuration not published');
+          logger.warn(
+            { site: v.site, agent: v.agent, configVersion: v.version, err: (err as Error).message },
+            'agent configuration not published',
+          );
         },
       )
       .finally(() => inFlight.delete(p));
@@ -251,7 +281,10 @@ export function createAgentConfigService(deps: AgentConfigServiceDeps): AgentCon
       createdAt: now().toISOString(),
     };
     insert(v);
-    logger.info({ site: c.site, agent: c.agent, configVersion: c.configVersion, why }, 'agent configuration imported from the broker');
+    logger.info(
+      { site: c.site, agent: c.agent, configVersion: c.configVersion, why },
+      'agent configuration imported from the broker',
+    );
   }
 
   function reconcile(): void {
@@ -277,25 +310,44 @@ export function createAgentConfigService(deps: AgentConfigServiceDeps): AgentCon
       if (base !== null && before && base !== before.version) {
         return {
           ok: false,
-          error: { code: 'CONFIG_CONFLICT', message: `the configuration changed meanwhile: version ${before.version} is in force, not ${base}`, currentVersion: before.version },
+          error: {
+            code: 'CONFIG_CONFLICT',
+            message: `the configuration changed meanwhile: version ${before.version} is in force, not ${base}`,
+            currentVersion: before.version,
+          },
         };
       }
       if (base !== null && !before && base !== 0) {
-        return { ok: false, error: { code: 'CONFIG_CONFLICT', message: `no configuration yet, not version ${base}`, currentVersion: 0 } };
+        return {
+          ok: false,
+          error: { code: 'CONFIG_CONFLICT', message: `no configuration yet, not version ${base}`, currentVersion: 0 },
+        };
       }
       const version = (before?.version ?? 0) + 1;
       const checked = validateConfigBody(site, agent, version, input, cameras, now());
       if (!checked.ok) {
         return {
           ok: false,
-          error: { code: 'CONFIG_INVALID', message: checked.issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues: checked.issues },
+          error: {
+            code: 'CONFIG_INVALID',
+            message: checked.issues.map((i) => `${i.path}: ${i.message}`).join('; '),
+            issues: checked.issues,
+          },
         };
       }
       const body: AgentConfigBody = { cameras: checked.value.cameras, thresholds: checked.value.thresholds };
       if (before && bodyJson(before.body) === bodyJson(body)) {
         return { ok: true, value: { version: before.version, unchanged: true, before, after: before } };
       }
-      const after: AgentConfigVersion = { site, agent, version, body, source: 'console', createdBy: actor, createdAt: now().toISOString() };
+      const after: AgentConfigVersion = {
+        site,
+        agent,
+        version,
+        body,
+        source: 'console',
+        createdBy: actor,
+        createdAt: now().toISOString(),
+      };
       insert(after);
       publish(after);
       return { ok: true, value: { version, unchanged: false, before, after } };
@@ -322,17 +374,21 @@ export function createAgentConfigService(deps: AgentConfigServiceDeps): AgentCon
         return true;
       }
       if (seen.configVersion > ours.version) {
-        importFromBroker(seen, 'newer than the server\'s: published by another tool');
+        importFromBroker(seen, "newer than the server's: published by another tool");
         return true;
       }
       if (seen.configVersion === ours.version && seenBody === bodyJson(ours.body)) {
         // our own publication coming back: the broker holds it
         const pub = publications.get(key);
-        if (!pub || pub.version !== ours.version) publications.set(key, { version: ours.version, publishedAt: now().toISOString() });
+        if (!pub || pub.version !== ours.version)
+          publications.set(key, { version: ours.version, publishedAt: now().toISOString() });
         return true;
       }
       // older, or the same number with other rules: the stored history is the truth
-      logger.warn({ site: parsed.site, agent: parsed.agent, onBroker: seen.configVersion, ours: ours.version }, 'stale agent configuration on the broker, publishing ours');
+      logger.warn(
+        { site: parsed.site, agent: parsed.agent, onBroker: seen.configVersion, ours: ours.version },
+        'stale agent configuration on the broker, publishing ours',
+      );
       publish(ours);
       return true;
     },

@@ -22,7 +22,12 @@ function isKnownTimeZone(tz: string): boolean {
 
 export const siteSettingsSchema = z
   .strictObject({
-    address: z.string().trim().max(300).optional().describe('postal address of the school, for the register and the fleet view'),
+    address: z
+      .string()
+      .trim()
+      .max(300)
+      .optional()
+      .describe('postal address of the school, for the register and the fleet view'),
     notes: z.string().max(2000).optional().describe('free notes of the administrators (no personal data)'),
   })
   .describe('settings of a site; what concerns people, retention or the register has its own screens');
@@ -58,7 +63,11 @@ export interface SiteSummary extends SiteRecord {
 
 export type SiteWriteResult =
   | { ok: true; value: { site: SiteRecord; before: SiteRecord | null } }
-  | { ok: false; error: { code: 'SITE_INVALID'; message: string; issues: ConfigIssue[] } | { code: 'SITE_EXISTS'; message: string } };
+  | {
+      ok: false;
+      error:
+        { code: 'SITE_INVALID'; message: string; issues: ConfigIssue[] } | { code: 'SITE_EXISTS'; message: string };
+    };
 
 export interface SiteDirectory {
   get(site: string): SiteRecord | null;
@@ -135,23 +144,25 @@ export function createSiteDirectory(db: Database, opts: { now?: () => Date } = {
       const global = p.authDisabled || p.grants.some((g) => g.site === ALL_SITES);
       const visible = global ? known : new Set(p.grants.map((g) => g.site).filter((s) => s !== ALL_SITES));
       const counts = new Map(agentCountStmt.all().map((r) => [r.site, { total: r.total, online: r.online ?? 0 }]));
-      return [...visible]
-        .sort()
-        .map((site) => {
-          const record = declared.get(site) ?? implicit(site);
-          const summary: SiteSummary = { ...record, agents: counts.get(site) ?? { total: 0, online: 0 } };
-          if (can(p, 'people:read', site)) summary.people = peopleCounts(site);
-          return summary;
-        });
+      return [...visible].sort().map((site) => {
+        const record = declared.get(site) ?? implicit(site);
+        const summary: SiteSummary = { ...record, agents: counts.get(site) ?? { total: 0, online: 0 } };
+        if (can(p, 'people:read', site)) summary.people = peopleCounts(site);
+        return summary;
+      });
     },
     write(site, input, actor, mode) {
       const parsed = siteInputSchema.safeParse(input);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
-        return { ok: false, error: { code: 'SITE_INVALID', message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues } };
+        return {
+          ok: false,
+          error: { code: 'SITE_INVALID', message: issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues },
+        };
       }
       const beforeRow = getStmt.get(site);
-      if (mode === 'create' && beforeRow) return { ok: false, error: { code: 'SITE_EXISTS', message: `site ${site} is already declared` } };
+      if (mode === 'create' && beforeRow)
+        return { ok: false, error: { code: 'SITE_EXISTS', message: `site ${site} is already declared` } };
       upsertStmt.run({
         site,
         name: parsed.data.name,
@@ -160,7 +171,10 @@ export function createSiteDirectory(db: Database, opts: { now?: () => Date } = {
         at: now().toISOString(),
         actor,
       });
-      return { ok: true, value: { site: toRecord(getStmt.get(site)!), before: beforeRow ? toRecord(beforeRow) : null } };
+      return {
+        ok: true,
+        value: { site: toRecord(getStmt.get(site)!), before: beforeRow ? toRecord(beforeRow) : null },
+      };
     },
   };
 }

@@ -32,12 +32,13 @@ const set = (templates: EncryptedTemplate[], revocations: string[] = [], version
   revocations,
   templates,
 });
-const plan = (s: SyncSet, targetBytes?: number) => {
+const plan = (s: SyncSet, targetBytes?: number, previousChunkCount?: number) => {
   const r = planSyncPublication({
     set: s,
     publicKeys: [{ keyId: 1, pem }],
     ts: '2026-11-22T08:00:00.000Z',
     ...(targetBytes ? { targetBytes } : {}),
+    ...(previousChunkCount ? { previousChunkCount } : {}),
   });
   if (!r.ok) throw new Error(r.error.message);
   return r.value;
@@ -90,11 +91,24 @@ describe('planSyncPublication', () => {
         13,
       ),
       20_000,
+      before.chunks.length,
     );
     expect(after.chunks.length).toBe(before.chunks.length);
     const changed = after.chunks.filter((c, i) => c.digest !== before.chunks[i]!.digest).map((c) => c.index);
     expect(changed).toEqual([syncChunkIndex(withdrawn.credentialId, before.chunks.length)]);
     expect(after.manifest).toMatchObject({ version: 13, revocations: [withdrawn.credentialId], templateCount: 39 });
+  });
+
+  it('keeps the previous chunk count while the set shrinks a little, and shrinks it when the set collapses', () => {
+    const templates = Array.from({ length: 40 }, () => template(512));
+    // ~36 kB of templates: alone they fit 4 chunks of 12 kB or fewer; published before as 8 chunks,
+    // they still fill more than a quarter of 8 × 12 kB, so the split stays (one chunk changes per edit)
+    expect(plan(set(templates), 12_000).chunks.length).toBeLessThanOrEqual(4);
+    const kept = plan(set(templates), 12_000, 8);
+    expect(kept.chunks.length).toBe(8);
+    // two templates are far under a quarter: back to the fewest chunks
+    const few = templates.slice(0, 2);
+    expect(plan(set(few), 12_000, 8).chunks.length).toBe(1);
   });
 
   it('refuses a revocation list longer than the manifest can carry', () => {

@@ -46,6 +46,12 @@ export function planSyncPublication(input: {
   publicKeys: readonly { keyId: number; pem: string }[];
   ts: string;
   targetBytes?: number;
+  /**
+   * chunk count of the previous publication: kept while the set still needs more than a quarter of
+   * it, so that one withdrawal changes one chunk instead of re-splitting the whole site (agents
+   * fetch only the chunks whose digest changed)
+   */
+  previousChunkCount?: number;
 }): Result<SyncPlan, SyncPlanErrorCode> {
   const { set, ts } = input;
   const target = input.targetBytes ?? SYNC_CHUNK_TARGET_BYTES;
@@ -58,6 +64,11 @@ export function planSyncPublication(input: {
   const wire = set.templates.map(templateToWire);
   const sizes = wire.map((t) => Buffer.byteLength(JSON.stringify(t)) + 1);
   let chunkCount = 1;
+  const previous = input.previousChunkCount ?? 1;
+  if (previous > 1 && Number.isInteger(Math.log2(previous)) && previous <= SYNC_MAX_CHUNKS) {
+    const totalBytes = sizes.reduce((a, b) => a + b, 0) + previous * CHUNK_ENVELOPE_BYTES;
+    if (totalBytes > (target * previous) / 4) chunkCount = previous;
+  }
   let buckets: SyncTemplate[][] = [];
   for (;;) {
     buckets = Array.from({ length: chunkCount }, () => []);

@@ -150,10 +150,12 @@ export function createSyncPublisher(deps: SyncPublisherDeps): SyncPublisher {
     const { set, row } = prepare(site, keys);
     if (!set.ok) return;
     const ts = now().toISOString();
+    const previousChunkCount = published.get(site)?.chunkCount ?? row?.chunk_count ?? undefined;
     const planned = planSyncPublication({
       set: set.value,
       publicKeys: keys.list,
       ts,
+      ...(previousChunkCount ? { previousChunkCount } : {}),
       ...(deps.chunkTargetBytes !== undefined ? { targetBytes: deps.chunkTargetBytes } : {}),
     });
     if (!planned.ok) {

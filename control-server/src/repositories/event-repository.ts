@@ -106,6 +106,15 @@ export function normaliseTs(ts: string): string {
 }
 const CANONICAL_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+// The JSON of each event inserted by this process, made from the payload JSON the insert writes
+// anyway: the live fan-out then serialises the payload once per event instead of twice (issue #9).
+const insertedJson = new WeakMap<StoredEvent, string>();
+
+/** `JSON.stringify(event)` of an event just inserted, without serialising it again; undefined otherwise. */
+export function insertedEventJson(event: StoredEvent): string | undefined {
+  return insertedJson.get(event);
+}
+
 export function createEventRepository(db: Database): EventRepository {
   // prepared once; better-sqlite3 statements are reusable and synchronous
   const insertStmt = db.prepare<[string, string, string, string, string, string, string, string]>(
@@ -162,6 +171,7 @@ export function createEventRepository(db: Database): EventRepository {
   return {
     insert(kind, payload, receivedAt) {
       const ts = normaliseTs(payload.ts);
+      const payloadJson = JSON.stringify(payload);
       const info = insertStmt.run(
         payload.id,
         kind,
@@ -170,22 +180,25 @@ export function createEventRepository(db: Database): EventRepository {
         payload.camera,
         ts,
         receivedAt,
-        JSON.stringify(payload),
+        payloadJson,
       );
       if (info.changes === 1) {
-        return {
-          inserted: true,
-          event: {
-            id: payload.id,
-            kind,
-            site: payload.site,
-            agent: payload.agent,
-            camera: payload.camera,
-            ts,
-            receivedAt,
-            payload,
-          } as StoredEvent,
-        };
+        const event = {
+          id: payload.id,
+          kind,
+          site: payload.site,
+          agent: payload.agent,
+          camera: payload.camera,
+          ts,
+          receivedAt,
+          payload,
+        } as StoredEvent;
+        // the same keys in the same order as the object above: byte-for-byte JSON.stringify(event)
+        insertedJson.set(
+          event,
+          `{"id":${JSON.stringify(event.id)},"kind":${JSON.stringify(kind)},"site":${JSON.stringify(event.site)},"agent":${JSON.stringify(event.agent)},"camera":${JSON.stringify(event.camera)},"ts":${JSON.stringify(ts)},"receivedAt":${JSON.stringify(receivedAt)},"payload":${payloadJson}}`,
+        );
+        return { inserted: true, event };
       }
       // already stored: report the first copy, which is what the console has seen
       const row = byIdStmt.get(payload.id);

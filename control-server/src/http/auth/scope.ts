@@ -21,9 +21,19 @@ export function eventScopeOf(p: Principal, site?: string): EventScope[] | undefi
   });
 }
 
+/**
+ * A live filter and the key of what it lets through: two filters with the same key accept the same
+ * messages, so the hub evaluates one per key and shares the serialised frames among its clients.
+ */
+export type LiveFilter = ((msg: LiveMessage) => boolean) & { readonly key: string };
+
+function sitesKey(sites: ReturnType<typeof sitesWith>): string {
+  return sites === '*' ? '*' : [...sites].sort().join(',');
+}
+
 /** Which live messages a WebSocket client of `p` receives: agents and events of its sites only. */
-export function liveFilterOf(p: Principal): (msg: LiveMessage) => boolean {
-  if (p.authDisabled) return () => true;
+export function liveFilterOf(p: Principal): LiveFilter {
+  if (p.authDisabled) return Object.assign(() => true, { key: 'all' });
   const agentSites = sitesWith(p, 'agents:read');
   const eventSites = Object.fromEntries(EVENT_KINDS.map((k) => [k, sitesWith(p, EVENT_READ_PERMISSION[k])])) as Record<
     EventKind,
@@ -33,7 +43,14 @@ export function liveFilterOf(p: Principal): (msg: LiveMessage) => boolean {
   const gateSites = [sitesWith(p, 'photos:read'), sitesWith(p, 'overrides:write')];
   // registry import progress: who may import at that site (people routes)
   const importSites = sitesWith(p, 'people:write');
-  return (msg) => {
+  // everything the filter below reads, and nothing else: the same key means the same verdicts
+  const key = JSON.stringify([
+    sitesKey(agentSites),
+    ...EVENT_KINDS.map((k) => sitesKey(eventSites[k])),
+    ...gateSites.map(sitesKey),
+    sitesKey(importSites),
+  ]);
+  const filter = (msg: LiveMessage): boolean => {
     switch (msg.type) {
       case 'agent':
         return siteAllowed(agentSites, msg.agent.site);
@@ -55,4 +72,5 @@ export function liveFilterOf(p: Principal): (msg: LiveMessage) => boolean {
         return siteAllowed(importSites, msg.site);
     }
   };
+  return Object.assign(filter, { key });
 }

@@ -77,18 +77,18 @@ export interface MatrixContext {
   /** the app under test, with users s1/s2 data loaded (valid once beforeAll has run) */
   readonly t: AuthTestApp;
   readonly sessions: ReadonlyMap<Who, LoggedIn>;
-  headersOf(who: Who): Record<string, string>;
-  get(who: Who, url: string): Promise<InjectResponse>;
-  send(
+  headersOf: (who: Who) => Record<string, string>;
+  get: (who: Who, url: string) => Promise<InjectResponse>;
+  send: (
     who: Who,
     method: 'PUT' | 'POST' | 'DELETE' | 'PATCH',
     url: string,
     payload?: Record<string, unknown>,
-  ): Promise<InjectResponse>;
+  ) => Promise<InjectResponse>;
   /** 401 anonymous, 200 where the caller is listed for the site, else 403 */
-  expectedFor(who: Who, site: string, allowed: Record<UserName, string[]>): number;
+  expectedFor: (who: Who, site: string, allowed: Record<UserName, string[]>) => number;
   /** imports MATRIX_STUDENTS into s1 and s2 once */
-  ensureStudents(): void;
+  ensureStudents: () => void;
 }
 
 export function createMatrixContext(getApp: () => AuthTestApp, sessions: Map<Who, LoggedIn>): MatrixContext {

@@ -55,7 +55,16 @@ export function siteRows(ctx: MatrixContext): MatrixRows {
         {
           id: 'gate-1',
           locationType: 'entrance',
-          zones: [{ id: `z${putCount}`, polygon: [[0, 0], [100, 0], [100, 100]] }],
+          zones: [
+            {
+              id: `z${putCount}`,
+              polygon: [
+                [0, 0],
+                [100, 0],
+                [100, 100],
+              ],
+            },
+          ],
         },
       ],
       thresholds: { faceScore: 0.7 },
@@ -69,13 +78,16 @@ export function siteRows(ctx: MatrixContext): MatrixRows {
       const res = await get(who, '/api/sites');
       if (who === 'anonymous') return expect(res.statusCode).toBe(401);
       expect(res.statusCode).toBe(200);
-      const sites = res.json<{ sites: Array<{ site: string; agents: { total: number }; people?: { students: number } }> }>().sites;
+      const sites = res.json<{
+        sites: Array<{ site: string; agents: { total: number }; people?: { students: number } }>;
+      }>().sites;
       const listed = sites.map((s) => s.site).filter((s) => s === 's1' || s === 's2');
       expect(listed).toEqual(READERS[who]);
       for (const s of sites.filter((x) => x.site === 's1' || x.site === 's2')) {
         expect(s.agents.total).toBe(1);
         // other rows may erase or mark students departed meanwhile: some remain, never more than imported
-        if (PEOPLE_READERS[who].includes(s.site)) expect(s.people?.students).toSatisfy((n: number) => n > 0 && n <= MATRIX_STUDENTS.length);
+        if (PEOPLE_READERS[who].includes(s.site))
+          expect(s.people?.students).toSatisfy((n: number) => n > 0 && n <= MATRIX_STUDENTS.length);
         else expect(s.people).toBeUndefined();
       }
       // no names of people in the list, whoever asks
@@ -90,15 +102,24 @@ export function siteRows(ctx: MatrixContext): MatrixRows {
       expect([201, 409]).toContain(own.statusCode);
       const cross = await send(who, 'POST', '/api/sites/s2', body);
       // created or already declared both mean allowed
-      expect(cross.statusCode === 201 || cross.statusCode === 409 ? 200 : cross.statusCode).toBe(expectedFor(who, 's2', SITE_WRITERS));
-      const bad = await send(who, 'POST', `/api/sites/new-${who.toLowerCase()}`, { name: 'x', timeZone: 'Mars/Olympus' });
+      expect(cross.statusCode === 201 || cross.statusCode === 409 ? 200 : cross.statusCode).toBe(
+        expectedFor(who, 's2', SITE_WRITERS),
+      );
+      const bad = await send(who, 'POST', `/api/sites/new-${who.toLowerCase()}`, {
+        name: 'x',
+        timeZone: 'Mars/Olympus',
+      });
       expect(bad.statusCode).toBe(SITE_WRITERS[who].length > 1 ? 400 : 403);
     },
     'PUT /api/sites/:site': async (who: Who) => {
       for (const site of ['s1', 's2']) {
-        const res = await send(who, 'PUT', `/api/sites/${site}`, { name: `Site ${site}`, settings: { notes: 'gates A and B' } });
+        const res = await send(who, 'PUT', `/api/sites/${site}`, {
+          name: `Site ${site}`,
+          settings: { notes: 'gates A and B' },
+        });
         expect(res.statusCode).toBe(expectedFor(who, site, SITE_WRITERS));
-        if (res.statusCode === 200) expect(res.json()).toMatchObject({ site: { site, name: `Site ${site}`, declared: true } });
+        if (res.statusCode === 200)
+          expect(res.json()).toMatchObject({ site: { site, name: `Site ${site}`, declared: true } });
       }
     },
     'GET /api/sites/:site/agents/:agent/config': async (who: Who) => {

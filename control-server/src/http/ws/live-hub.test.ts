@@ -163,6 +163,41 @@ describe('live hub', () => {
     expect(s1.sent).toHaveLength(2);
   });
 
+  it('evaluates a keyed filter once per message for all its clients, and keeps different keys apart', async () => {
+    hub = createLiveHub({ pingIntervalMs: 60_000, maxBufferedBytes: 1 << 20, logger: pino({ level: 'silent' }) });
+    let calls = 0;
+    const keyed = (site: string) =>
+      Object.assign(
+        (m: { type: string; site?: string }) => {
+          calls += 1;
+          return m.site === site;
+        },
+        { key: `site:${site}` },
+      ) as never;
+    const s1 = Array.from({ length: 5 }, () => new FakeSocket());
+    const s2 = new FakeSocket();
+    for (const s of s1) hub.add(asHub(s), { type: 'hello' }, { batch: true, filter: keyed('s1') });
+    hub.add(asHub(s2), { type: 'hello' }, { batch: true, filter: keyed('s2') });
+    for (const site of ['s1', 's2', 's1']) hub.broadcast({ type: 'health', site, agent: 'a', health: {} } as never);
+    // 3 messages × 2 keys, not 3 × 6 clients
+    expect(calls).toBe(6);
+    await Promise.resolve();
+    const sites = (x: unknown) => (JSON.parse(String(x)) as { messages: Array<{ site: string }> }).messages.map((m) => m.site);
+    for (const s of s1) {
+      expect(s.sent).toHaveLength(2);
+      expect(sites(s.sent[1])).toEqual(['s1', 's1']);
+      expect(s.sent[1]).toBe(s1[0]!.sent[1]);
+    }
+    expect(sites(s2.sent[1])).toEqual(['s2']);
+    // a client that leaves its group stops receiving; the others keep going
+    s1[0]!.emit('close');
+    hub.broadcast({ type: 'health', site: 's1', agent: 'a', health: {} } as never);
+    await Promise.resolve();
+    expect(s1[0]!.sent).toHaveLength(2);
+    expect(s1[1]!.sent).toHaveLength(3);
+    expect(hub.stats().clients).toBe(5);
+  });
+
   it('splits a busy tick into frames that stay under the buffer bound', async () => {
     hub = createLiveHub({ pingIntervalMs: 60_000, maxBufferedBytes: 64 * 1024, logger: pino({ level: 'silent' }) });
     const a = new FakeSocket();

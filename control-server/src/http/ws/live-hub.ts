@@ -1,6 +1,16 @@
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
+import { insertedEventJson } from '../../repositories/event-repository.js';
 import type { LiveMessage } from '../../services/live-bus.js';
+
+/** `JSON.stringify(msg)`, reusing the JSON the insert made of a new event's payload. */
+export function serialiseLive(msg: LiveMessage): string {
+  if (msg.type === 'event') {
+    const event = insertedEventJson(msg.event);
+    if (event !== undefined) return `{"type":"event","kind":${JSON.stringify(msg.kind)},"event":${event}}`;
+  }
+  return JSON.stringify(msg);
+}
 
 export interface LiveHubOptions {
   pingIntervalMs: number;
@@ -11,8 +21,11 @@ export interface LiveHubOptions {
 }
 
 export interface LiveClientOptions {
-  /** which pushes this client may receive (per-site scoping); all when absent */
-  filter?: (msg: LiveMessage) => boolean;
+  /**
+   * which pushes this client may receive (per-site scoping); all when absent. A filter with a `key`
+   * (`liveFilterOf`) is evaluated once per key and message, whatever the number of its clients.
+   */
+  filter?: ((msg: LiveMessage) => boolean) & { readonly key?: string };
   /** the session the connection was opened with, to close it when the session ends */
   sessionKey?: string | null;
   /**
@@ -58,17 +71,51 @@ export interface LiveHub {
 interface Client {
   socket: HubSocket;
   alive: boolean;
-  filter: ((msg: LiveMessage) => boolean) | null;
+  group: Group;
   sessionKey: string | null;
   batch: boolean;
-  /** indices into this tick's messages waiting for the client's batch frame */
+  /** the tick's length when the client was added: it gets only the messages pushed after its hello */
+  joinedAt: number;
+}
+
+/** Clients whose filters accept the same messages: filtered, queued and framed once for all of them. */
+interface Group {
+  key: string;
+  filter: ((msg: LiveMessage) => boolean) | null;
+  /** clients with batch frames / one frame per message */
+  batched: Set<Client>;
+  single: Set<Client>;
+  /** indices into this tick's messages waiting for the group's batch frames */
   queue: number[];
 }
 
 export function createLiveHub(opts: LiveHubOptions): LiveHub {
   const log = opts.logger;
   const clients = new Set<Client>();
+  const groups = new Map<string, Group>();
+  let anonymousGroups = 0;
   let droppedSlow = 0;
+
+  function joinGroup(c: Omit<Client, 'group'>, filter: LiveClientOptions['filter']): Client {
+    // a filter without a key shares nothing: a group of its own
+    const key = filter === undefined ? 'all' : filter.key === undefined ? `#${anonymousGroups++}` : `k:${filter.key}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { key, filter: filter ?? null, batched: new Set(), single: new Set(), queue: [] };
+      groups.set(key, g);
+    }
+    const client: Client = { ...c, group: g };
+    (client.batch ? g.batched : g.single).add(client);
+    return client;
+  }
+
+  function remove(c: Client): void {
+    if (!clients.delete(c)) return;
+    const g = c.group;
+    g.batched.delete(c);
+    g.single.delete(c);
+    if (g.batched.size === 0 && g.single.size === 0) groups.delete(g.key);
+  }
   let droppedUnresponsive = 0;
 
   /** false when the client was dropped instead */
@@ -80,7 +127,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
     if (c.socket.bufferedAmount + bytes > opts.maxBufferedBytes) {
       droppedSlow += 1;
       log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'dropping slow websocket client');
-      clients.delete(c);
+      remove(c);
       c.socket.terminate();
       return false;
     }
@@ -113,18 +160,24 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   function flushBatches(): void {
     flushScheduled = false;
     let full: Buffer[] | null = null;
-    for (const c of clients) {
-      if (!c.batch || c.queue.length === 0) continue;
+    for (const g of groups.values()) {
+      if (g.queue.length === 0) continue;
       const frames =
-        c.queue.length === tick.length ? (full ??= framesOf(tick)) : framesOf(c.queue.map((i) => tick[i]!));
-      c.queue.length = 0;
-      for (const f of frames) if (!sendTo(c, f)) break;
+        g.queue.length === tick.length ? (full ??= framesOf(tick)) : framesOf(g.queue.map((i) => tick[i]!));
+      for (const c of g.batched) {
+        // added during this tick: what was queued before its hello is not for it
+        const own = c.joinedAt === 0 ? frames : framesOf(g.queue.filter((i) => i >= c.joinedAt).map((i) => tick[i]!));
+        c.joinedAt = 0;
+        for (const f of own) if (!sendTo(c, f)) break;
+      }
+      g.queue.length = 0;
     }
+    for (const g of groups.values()) for (const c of g.batched) c.joinedAt = 0;
     tick.length = 0;
   }
 
   function endSession(c: Client): void {
-    clients.delete(c);
+    remove(c);
     c.socket.close(WS_CLOSE_SESSION_ENDED, 'session ended');
   }
 
@@ -138,7 +191,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       if (!c.alive) {
         droppedUnresponsive += 1;
         log.info('terminating unresponsive websocket client');
-        clients.delete(c);
+        remove(c);
         c.socket.terminate();
         continue;
       }
@@ -150,22 +203,18 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
 
   return {
     add(socket, first, client = {}) {
-      const c: Client = {
-        socket,
-        alive: true,
-        filter: client.filter ?? null,
-        sessionKey: client.sessionKey ?? null,
-        batch: client.batch ?? false,
-        queue: [],
-      };
+      const c = joinGroup(
+        { socket, alive: true, sessionKey: client.sessionKey ?? null, batch: client.batch ?? false, joinedAt: tick.length },
+        client.filter,
+      );
       clients.add(c);
       socket.on('pong', () => {
         c.alive = true;
       });
-      socket.on('close', () => clients.delete(c));
+      socket.on('close', () => remove(c));
       socket.on('error', (err: Error) => {
         log.debug({ err: err.message }, 'websocket client error');
-        clients.delete(c);
+        remove(c);
       });
       sendTo(c, JSON.stringify(first));
     },
@@ -173,14 +222,13 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       if (clients.size === 0) return;
       let data: string | null = null;
       let index = -1;
-      for (const c of clients) {
-        if (c.filter && !c.filter(msg)) continue;
+      // one filter call per group, not per client: consoles with the same rights form one group
+      for (const g of groups.values()) {
+        if (g.filter && !g.filter(msg)) continue;
         // serialised once, and only when someone receives it
-        data ??= JSON.stringify(msg);
-        if (!c.batch) {
-          sendTo(c, data);
-          continue;
-        }
+        data ??= serialiseLive(msg);
+        for (const c of g.single) sendTo(c, data);
+        if (g.batched.size === 0) continue;
         if (index < 0) {
           index = tick.push(data) - 1;
           if (!flushScheduled) {
@@ -189,7 +237,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
             queueMicrotask(flushBatches);
           }
         }
-        c.queue.push(index);
+        g.queue.push(index);
       }
     },
     closeSession(sessionKey) {
@@ -203,6 +251,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
       tick.length = 0;
       for (const c of clients) c.socket.close(1001, 'server shutting down');
       clients.clear();
+      groups.clear();
     },
   };
 }

@@ -26,7 +26,14 @@ describe('zone editor model', () => {
     const d = draftFromConfig(
       {
         version: 3,
-        cameras: [{ id: 'gate', locationType: 'entrance', trackingEnabled: false, lines: [{ id: 'l', from: [0, 0], to: [5, 0] } as never] }],
+        cameras: [
+          {
+            id: 'gate',
+            locationType: 'entrance',
+            trackingEnabled: false,
+            lines: [{ id: 'l', from: [0, 0], to: [5, 0] } as never],
+          },
+        ],
         thresholds: { faceScore: 0.7 },
         source: 'console',
         createdBy: 'alice',
@@ -44,14 +51,38 @@ describe('zone editor model', () => {
   });
 
   it('draws a zone by clicks, moves and deletes its vertices, and names rules uniquely per camera', () => {
-    let { draft, ref } = startZone(empty(), 'hall', [10, 10]);
-    for (const p of [[100, 10], [100, 80], [10, 80]] as const) draft = addVertex(draft, 'hall', ref.index, [p[0], p[1]]);
-    expect(draft.cameras[0]!.zones).toEqual([{ id: 'zone-1', polygon: [[10, 10], [100, 10], [100, 80], [10, 80]] }]);
+    const started = startZone(empty(), 'hall', [10, 10]);
+    const { ref } = started;
+    let { draft } = started;
+    for (const p of [
+      [100, 10],
+      [100, 80],
+      [10, 80],
+    ] as const)
+      draft = addVertex(draft, 'hall', ref.index, [p[0], p[1]]);
+    expect(draft.cameras[0]!.zones).toEqual([
+      {
+        id: 'zone-1',
+        polygon: [
+          [10, 10],
+          [100, 10],
+          [100, 80],
+          [10, 80],
+        ],
+      },
+    ]);
     draft = movePoint(draft, 'hall', ref, 2, [120, 90]);
     draft = deleteVertex(draft, 'hall', ref.index, 3);
-    expect(draft.cameras[0]!.zones[0]!.polygon).toEqual([[10, 10], [100, 10], [120, 90]]);
+    expect(draft.cameras[0]!.zones[0]!.polygon).toEqual([
+      [10, 10],
+      [100, 10],
+      [120, 90],
+    ]);
     expect(nextRuleId(draft.cameras[0]!, 'zone')).toBe('zone-2');
-    draft = updateRule(draft, 'hall', ref, { id: 'stairs', schedule: { timeZone: 'Europe/Paris', periods: [{ days: ['mon'], start: '08:00', end: '12:00' }] } });
+    draft = updateRule(draft, 'hall', ref, {
+      id: 'stairs',
+      schedule: { timeZone: 'Europe/Paris', periods: [{ days: ['mon'], start: '08:00', end: '12:00' }] },
+    });
     expect(draft.cameras[0]!.zones[0]!.schedule?.periods).toHaveLength(1);
     // undefined removes the schedule: the rule is on at all times
     draft = updateRule(draft, 'hall', ref, { schedule: undefined });
@@ -90,10 +121,20 @@ describe('zone editor model', () => {
   });
 
   it('tells applied, pending and rejected apart from the agent answer and the version the server holds', () => {
-    const st = (appliedVersion: number | null, result: 'applied' | 'rejected', receivedVersion: number | null, errors?: string[]) => ({ appliedVersion, result, receivedVersion, ...(errors ? { errors } : {}) });
+    const st = (
+      appliedVersion: number | null,
+      result: 'applied' | 'rejected',
+      receivedVersion: number | null,
+      errors?: string[],
+    ) => ({ appliedVersion, result, receivedVersion, ...(errors ? { errors } : {}) });
     expect(applyStateOf(st(4, 'applied', 4), 4)).toEqual({ kind: 'applied', version: 4 });
     expect(applyStateOf(st(3, 'applied', 3), 4)).toEqual({ kind: 'pending', version: 4, inForce: 3 });
-    expect(applyStateOf(st(3, 'rejected', 4, ['bad']), 4)).toEqual({ kind: 'rejected', version: 4, inForce: 3, errors: ['bad'] });
+    expect(applyStateOf(st(3, 'rejected', 4, ['bad']), 4)).toEqual({
+      kind: 'rejected',
+      version: 4,
+      inForce: 3,
+      errors: ['bad'],
+    });
     // an old rejection does not hide that a newer version is awaited
     expect(applyStateOf(st(3, 'rejected', 4, ['bad']), 5)).toMatchObject({ kind: 'pending', version: 5 });
     expect(applyStateOf(null, null)).toEqual({ kind: 'none' });

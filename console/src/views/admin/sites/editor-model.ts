@@ -125,7 +125,11 @@ export function clampToFrame(p: Pt, frame: { width: number; height: number }): P
 
 /** `prefix-N` with the smallest N not taken by a rule of the camera (rule ids are unique per camera). */
 export function nextRuleId(cam: DraftCamera, prefix: string): string {
-  const taken = new Set([...cam.zones.map((z) => z.id), ...cam.lines.map((l) => l.id), ...cam.tailgating.map((t) => (t as { id?: string }).id)]);
+  const taken = new Set([
+    ...cam.zones.map((z) => z.id),
+    ...cam.lines.map((l) => l.id),
+    ...cam.tailgating.map((t) => (t as { id?: string }).id),
+  ]);
   for (let n = 1; ; n++) if (!taken.has(`${prefix}-${n}`)) return `${prefix}-${n}`;
 }
 
@@ -154,8 +158,16 @@ export function addVertex(draft: Draft, camId: string, zoneIndex: number, p: Pt)
 export function movePoint(draft: Draft, camId: string, ref: RuleRef, vertex: number, p: Pt): Draft {
   return mapCamera(draft, camId, (c) =>
     ref.kind === 'zone'
-      ? { ...c, zones: c.zones.map((z, i) => (i === ref.index ? { ...z, polygon: z.polygon.map((q, k) => (k === vertex ? p : q)) } : z)) }
-      : { ...c, lines: c.lines.map((l, i) => (i === ref.index ? (vertex === 0 ? { ...l, from: p } : { ...l, to: p }) : l)) },
+      ? {
+          ...c,
+          zones: c.zones.map((z, i) =>
+            i === ref.index ? { ...z, polygon: z.polygon.map((q, k) => (k === vertex ? p : q)) } : z,
+          ),
+        }
+      : {
+          ...c,
+          lines: c.lines.map((l, i) => (i === ref.index ? (vertex === 0 ? { ...l, from: p } : { ...l, to: p }) : l)),
+        },
   );
 }
 
@@ -168,7 +180,9 @@ export function deleteVertex(draft: Draft, camId: string, zoneIndex: number, ver
 
 export function deleteRule(draft: Draft, camId: string, ref: RuleRef): Draft {
   return mapCamera(draft, camId, (c) =>
-    ref.kind === 'zone' ? { ...c, zones: c.zones.filter((_, i) => i !== ref.index) } : { ...c, lines: c.lines.filter((_, i) => i !== ref.index) },
+    ref.kind === 'zone'
+      ? { ...c, zones: c.zones.filter((_, i) => i !== ref.index) }
+      : { ...c, lines: c.lines.filter((_, i) => i !== ref.index) },
   );
 }
 
@@ -183,7 +197,10 @@ export function addLine(draft: Draft, camId: string, from: Pt, to: Pt, id?: stri
 
 /** Swap the ends of a line: its "in" side moves to the other side. */
 export function reverseLine(draft: Draft, camId: string, index: number): Draft {
-  return mapCamera(draft, camId, (c) => ({ ...c, lines: c.lines.map((l, i) => (i === index ? { ...l, from: l.to, to: l.from } : l)) }));
+  return mapCamera(draft, camId, (c) => ({
+    ...c,
+    lines: c.lines.map((l, i) => (i === index ? { ...l, from: l.to, to: l.from } : l)),
+  }));
 }
 
 /** Change a rule's fields (id, direction, schedule…). */
@@ -195,12 +212,22 @@ export function updateRule(draft: Draft, camId: string, ref: RuleRef, patch: Par
   };
   return mapCamera(draft, camId, (c) =>
     ref.kind === 'zone'
-      ? { ...c, zones: c.zones.map((z, i) => (i === ref.index ? (drop({ ...z, ...patch }) as unknown as DraftZone) : z)) }
-      : { ...c, lines: c.lines.map((l, i) => (i === ref.index ? (drop({ ...l, ...patch }) as unknown as DraftLine) : l)) },
+      ? {
+          ...c,
+          zones: c.zones.map((z, i) => (i === ref.index ? (drop({ ...z, ...patch }) as unknown as DraftZone) : z)),
+        }
+      : {
+          ...c,
+          lines: c.lines.map((l, i) => (i === ref.index ? (drop({ ...l, ...patch }) as unknown as DraftLine) : l)),
+        },
   );
 }
 
-export function updateCamera(draft: Draft, camId: string, patch: Partial<Pick<DraftCamera, 'locationType' | 'trackingEnabled'>>): Draft {
+export function updateCamera(
+  draft: Draft,
+  camId: string,
+  patch: Partial<Pick<DraftCamera, 'locationType' | 'trackingEnabled'>>,
+): Draft {
   return mapCamera(draft, camId, (c) => ({ ...c, ...patch }));
 }
 
@@ -218,7 +245,10 @@ export function inArrow(line: { from: Pt; to: Pt }, lengthPx: number): { from: P
 
 /** A default schedule to start from: school days, 07:30–18:00, Paris time. */
 export function defaultSchedule(): Schedule {
-  return { timeZone: 'Europe/Paris', periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '07:30', end: '18:00' }] };
+  return {
+    timeZone: 'Europe/Paris',
+    periods: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '07:30', end: '18:00' }],
+  };
 }
 
 /**
@@ -247,14 +277,34 @@ export type ApplyState =
   | { kind: 'none' };
 
 export function applyStateOf(
-  configState: { appliedVersion: number | null; result: 'applied' | 'rejected'; receivedVersion: number | null; errors?: string[] } | null | undefined,
+  configState:
+    | {
+        appliedVersion: number | null;
+        result: 'applied' | 'rejected';
+        receivedVersion: number | null;
+        errors?: string[];
+      }
+    | null
+    | undefined,
   currentVersion: number | null,
 ): ApplyState {
   if (currentVersion === null && !configState) return { kind: 'none' };
-  if (configState?.result === 'rejected' && (currentVersion === null || configState.receivedVersion === currentVersion)) {
-    return { kind: 'rejected', version: configState.receivedVersion, inForce: configState.appliedVersion, errors: configState.errors ?? [] };
+  if (
+    configState?.result === 'rejected' &&
+    (currentVersion === null || configState.receivedVersion === currentVersion)
+  ) {
+    return {
+      kind: 'rejected',
+      version: configState.receivedVersion,
+      inForce: configState.appliedVersion,
+      errors: configState.errors ?? [],
+    };
   }
-  if (configState && currentVersion !== null && configState.appliedVersion === currentVersion) return { kind: 'applied', version: currentVersion };
-  if (currentVersion === null) return configState?.appliedVersion != null ? { kind: 'applied', version: configState.appliedVersion } : { kind: 'none' };
+  if (configState && currentVersion !== null && configState.appliedVersion === currentVersion)
+    return { kind: 'applied', version: currentVersion };
+  if (currentVersion === null)
+    return typeof configState?.appliedVersion === 'number'
+      ? { kind: 'applied', version: configState.appliedVersion }
+      : { kind: 'none' };
   return { kind: 'pending', version: currentVersion, inForce: configState?.appliedVersion ?? null };
 }

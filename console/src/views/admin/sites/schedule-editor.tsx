@@ -4,7 +4,7 @@ import { defaultSchedule, WEEKDAYS, type Schedule, type SchedulePeriod, type Wee
 interface Props {
   /** undefined: the rule is on at all times */
   value: Schedule | undefined;
-  onChange(next: Schedule | undefined): void;
+  onChange: (next: Schedule | undefined) => void;
   /** unique prefix for the inputs' ids and test ids */
   idPrefix: string;
   errors: readonly string[];
@@ -53,7 +53,11 @@ export function ScheduleEditor({ value, onChange, idPrefix, errors, disabled }: 
                       type="checkbox"
                       checked={p.days.includes(d)}
                       onChange={(e) =>
-                        setPeriod(i, { days: e.target.checked ? WEEKDAYS.filter((x) => x === d || p.days.includes(x)) : p.days.filter((x) => x !== d) })
+                        setPeriod(i, {
+                          days: e.target.checked
+                            ? WEEKDAYS.filter((x) => x === d || p.days.includes(x))
+                            : p.days.filter((x) => x !== d),
+                        })
                       }
                     />
                     {t(DAY_KEYS[d])}
@@ -66,7 +70,13 @@ export function ScheduleEditor({ value, onChange, idPrefix, errors, disabled }: 
               </label>{' '}
               <label className="inline">
                 {t('admin.sites.schedule.end')}{' '}
-                <input type="text" className="time-end" pattern="([01]\d|2[0-3]):[0-5]\d|24:00" value={p.end} onChange={(e) => setPeriod(i, { end: e.target.value })} />
+                <input
+                  type="text"
+                  className="time-end"
+                  pattern="([01]\d|2[0-3]):[0-5]\d|24:00"
+                  value={p.end}
+                  onChange={(e) => setPeriod(i, { end: e.target.value })}
+                />
               </label>{' '}
               <button
                 type="button"
@@ -80,7 +90,15 @@ export function ScheduleEditor({ value, onChange, idPrefix, errors, disabled }: 
           ))}
           <button
             type="button"
-            onClick={() => onChange({ ...value, periods: [...value.periods, { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', end: '17:00' }] })}
+            onClick={() =>
+              onChange({
+                ...value,
+                periods: [
+                  ...value.periods,
+                  { days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', end: '17:00' },
+                ],
+              })
+            }
           >
             {t('admin.sites.schedule.addPeriod')}
           </button>

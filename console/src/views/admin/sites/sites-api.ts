@@ -87,7 +87,8 @@ export function sitesApi(api: ApiClient) {
     cameras: (site: string) => api.get<{ cameras: CameraView[] }>(`/api/sites/${enc(site)}/cameras`),
     putCamera: (site: string, agent: string, camera: string, input: CameraInput) =>
       api.send<{ camera: CameraView }>('PUT', `${agentPath(site, agent)}/cameras/${enc(camera)}`, input),
-    snapshotPath: (site: string, agent: string, camera: string) => `${agentPath(site, agent)}/cameras/${enc(camera)}/snapshot`,
+    snapshotPath: (site: string, agent: string, camera: string) =>
+      `${agentPath(site, agent)}/cameras/${enc(camera)}/snapshot`,
     /** the latest camera events of a site: their width/height give a camera's frame size */
     cameraEvents: (site: string) =>
       api.get<{ events: Array<{ agent: string; camera: string; payload: { width?: number; height?: number } }> }>(
@@ -104,7 +105,9 @@ export function issuesOf(r: ApiResult<unknown>): ConfigIssue[] {
   return Array.isArray(body?.issues)
     ? body.issues.flatMap((i: unknown) => {
         const x = i as { path?: unknown; message?: unknown };
-        return typeof x.path === 'string' && typeof x.message === 'string' ? [{ path: x.path, message: x.message }] : [];
+        return typeof x.path === 'string' && typeof x.message === 'string'
+          ? [{ path: x.path, message: x.message }]
+          : [];
       })
     : [];
 }

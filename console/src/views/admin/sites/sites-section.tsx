@@ -87,10 +87,19 @@ export function SitesSection() {
                 <td>{s.timeZone}</td>
                 <td data-testid="site-agents">{t('admin.sites.agentsCount', liveCounts.get(s.site) ?? s.agents)}</td>
                 {sites.some((x) => x.people) ? (
-                  <td data-testid="site-people">{s.people ? t('admin.sites.peopleCount', { students: s.people.students, enrolled: s.people.enrolled }) : ''}</td>
+                  <td data-testid="site-people">
+                    {s.people
+                      ? t('admin.sites.peopleCount', { students: s.people.students, enrolled: s.people.enrolled })
+                      : ''}
+                  </td>
                 ) : null}
                 <td>
-                  <button type="button" aria-pressed={site?.site === s.site} onClick={() => setChosen(s.site)} data-testid={`site-open-${s.site}`}>
+                  <button
+                    type="button"
+                    aria-pressed={site?.site === s.site}
+                    onClick={() => setChosen(s.site)}
+                    data-testid={`site-open-${s.site}`}
+                  >
                     {t('admin.sites.open')}
                   </button>
                 </td>
@@ -101,7 +110,15 @@ export function SitesSection() {
       ) : null}
       {canDeclare ? (
         creating ? (
-          <SiteForm sapi={sapi} site={null} onDone={(id) => { setCreating(false); if (id) setChosen(id); void reload(); }} />
+          <SiteForm
+            sapi={sapi}
+            site={null}
+            onDone={(id) => {
+              setCreating(false);
+              if (id) setChosen(id);
+              void reload();
+            }}
+          />
         ) : (
           <button type="button" onClick={() => setCreating(true)} data-testid="site-declare">
             {t('admin.sites.declare')}
@@ -113,7 +130,15 @@ export function SitesSection() {
   );
 }
 
-function SiteForm({ sapi, site, onDone }: { sapi: SitesApi; site: SiteSummary | null; onDone(id: string | null): void }) {
+function SiteForm({
+  sapi,
+  site,
+  onDone,
+}: {
+  sapi: SitesApi;
+  site: SiteSummary | null;
+  onDone: (id: string | null) => void;
+}) {
   const { t } = useI18n();
   const [id, setId] = useState(site?.site ?? '');
   const [name, setName] = useState(site?.declared ? site.name : '');
@@ -143,17 +168,29 @@ function SiteForm({ sapi, site, onDone }: { sapi: SitesApi; site: SiteSummary | 
           <input value={id} onChange={(e) => setId(e.target.value)} required pattern={SITE_ID.source} />
         </label>
       ) : null}
-      {issuesAt(issues, 'site').map((m, i) => <p key={i} className="field-error">{m}</p>)}
+      {issuesAt(issues, 'site').map((m, i) => (
+        <p key={i} className="field-error">
+          {m}
+        </p>
+      ))}
       <label className="field">
         <span>{t('admin.sites.form.name')}</span>
         <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={120} />
       </label>
-      {issuesAt(issues, 'name').map((m, i) => <p key={i} className="field-error">{m}</p>)}
+      {issuesAt(issues, 'name').map((m, i) => (
+        <p key={i} className="field-error">
+          {m}
+        </p>
+      ))}
       <label className="field">
         <span>{t('admin.sites.form.timeZone')}</span>
         <input value={timeZone} onChange={(e) => setTimeZone(e.target.value)} required />
       </label>
-      {issuesAt(issues, 'timeZone').map((m, i) => <p key={i} className="field-error">{m}</p>)}
+      {issuesAt(issues, 'timeZone').map((m, i) => (
+        <p key={i} className="field-error">
+          {m}
+        </p>
+      ))}
       <label className="field">
         <span>{t('admin.sites.form.address')}</span>
         <input value={address} onChange={(e) => setAddress(e.target.value)} maxLength={300} />
@@ -162,15 +199,27 @@ function SiteForm({ sapi, site, onDone }: { sapi: SitesApi; site: SiteSummary | 
         <span>{t('admin.sites.form.notes')}</span>
         <textarea value={notes} onChange={(e) => setNotes(e.target.value)} maxLength={2000} rows={2} />
       </label>
-      {issuesAt(issues, 'settings').map((m, i) => <p key={i} className="field-error">{m}</p>)}
-      {error ? <p className="field-error" role="alert">{error}</p> : null}
-      <button type="submit" className="primary">{t('admin.sites.form.save')}</button>{' '}
-      <button type="button" onClick={() => onDone(null)}>{t('admin.sites.form.cancel')}</button>
+      {issuesAt(issues, 'settings').map((m, i) => (
+        <p key={i} className="field-error">
+          {m}
+        </p>
+      ))}
+      {error ? (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <button type="submit" className="primary">
+        {t('admin.sites.form.save')}
+      </button>{' '}
+      <button type="button" onClick={() => onDone(null)}>
+        {t('admin.sites.form.cancel')}
+      </button>
     </form>
   );
 }
 
-function SiteDetail({ site, sapi, onSiteChanged }: { site: SiteSummary; sapi: SitesApi; onSiteChanged(): void }) {
+function SiteDetail({ site, sapi, onSiteChanged }: { site: SiteSummary; sapi: SitesApi; onSiteChanged: () => void }) {
   const { t } = useI18n();
   const { session } = useConsole();
   const { state } = useLiveContext();
@@ -179,7 +228,10 @@ function SiteDetail({ site, sapi, onSiteChanged }: { site: SiteSummary; sapi: Si
   const [editor, setEditor] = useState<{ agent: string; camera: string } | null>(null);
   const [versions, setVersions] = useState<Record<string, number | null>>({});
   const agents = useMemo(
-    () => Object.values(state.agents).filter((a) => a.site === site.site).sort((a, b) => a.agent.localeCompare(b.agent)),
+    () =>
+      Object.values(state.agents)
+        .filter((a) => a.site === site.site)
+        .sort((a, b) => a.agent.localeCompare(b.agent)),
     [state.agents, site.site],
   );
   const agentIds = agents.map((a) => a.agent).join(',');
@@ -211,7 +263,18 @@ function SiteDetail({ site, sapi, onSiteChanged }: { site: SiteSummary; sapi: Si
     for (const a of agents) {
       for (const c of a.status?.cameras ?? []) {
         if (out.some((x) => x.agent === a.agent && x.camera === c.id)) continue;
-        out.push({ site: site.site, agent: a.agent, camera: c.id, registered: false, name: null, role: c.role, locationType: null, trackingEnabled: null, hasUrl: false, reported: { role: c.role, state: c.state } });
+        out.push({
+          site: site.site,
+          agent: a.agent,
+          camera: c.id,
+          registered: false,
+          name: null,
+          role: c.role,
+          locationType: null,
+          trackingEnabled: null,
+          hasUrl: false,
+          reported: { role: c.role, state: c.state },
+        });
       }
     }
     return out.sort((x, y) => x.agent.localeCompare(y.agent) || x.camera.localeCompare(y.camera));
@@ -220,7 +283,9 @@ function SiteDetail({ site, sapi, onSiteChanged }: { site: SiteSummary; sapi: Si
   const canRules = allowedAt(session, 'zones:write', site.site);
   const canCameras = allowedAt(session, 'cameras:write', site.site);
   const canSite = allowedAt(session, 'sites:write', site.site);
-  const editorCamera = editor ? (listed.find((c) => c.agent === editor.agent && c.camera === editor.camera) ?? null) : null;
+  const editorCamera = editor
+    ? (listed.find((c) => c.agent === editor.agent && c.camera === editor.camera) ?? null)
+    : null;
 
   return (
     <div className="site-detail" data-testid={`site-detail-${site.site}`}>
@@ -230,7 +295,14 @@ function SiteDetail({ site, sapi, onSiteChanged }: { site: SiteSummary; sapi: Si
       {site.settings.address ? <p className="muted">{site.settings.address}</p> : null}
       {canSite ? (
         editingSite ? (
-          <SiteForm sapi={sapi} site={site} onDone={() => { setEditingSite(false); onSiteChanged(); }} />
+          <SiteForm
+            sapi={sapi}
+            site={site}
+            onDone={() => {
+              setEditingSite(false);
+              onSiteChanged();
+            }}
+          />
         ) : (
           <button type="button" onClick={() => setEditingSite(true)} data-testid="site-edit">
             {t('admin.sites.edit')}
@@ -239,7 +311,11 @@ function SiteDetail({ site, sapi, onSiteChanged }: { site: SiteSummary; sapi: Si
       ) : null}
 
       <h4>{t('admin.sites.agents.title')}</h4>
-      {agents.length === 0 ? <p className="muted">{t('admin.sites.agents.empty')}</p> : <AgentsTable agents={agents} versions={versions} />}
+      {agents.length === 0 ? (
+        <p className="muted">{t('admin.sites.agents.empty')}</p>
+      ) : (
+        <AgentsTable agents={agents} versions={versions} />
+      )}
 
       <h4>{t('admin.sites.cameras.title')}</h4>
       {listed.length === 0 ? <p className="muted">{t('admin.sites.cameras.empty')}</p> : null}
@@ -328,7 +404,10 @@ function AgentsTable({ agents, versions }: { agents: AgentView[]; versions: Reco
               </td>
               <td data-testid="agent-sync">
                 {a.syncState ? (
-                  <span className={a.syncState.result === 'rejected' ? 'bad' : ''} title={a.syncState.errors?.join('\n')}>
+                  <span
+                    className={a.syncState.result === 'rejected' ? 'bad' : ''}
+                    title={a.syncState.errors?.join('\n')}
+                  >
                     {t('admin.sites.agents.syncVersion', { version: a.syncState.appliedVersion ?? '—' })}
                   </span>
                 ) : (
@@ -347,7 +426,9 @@ function AgentsTable({ agents, versions }: { agents: AgentView[]; versions: Reco
                         <li key={i}>{e}</li>
                       ))}
                     </ul>
-                    {apply.inForce !== null ? <span className="muted small">{t('admin.sites.apply.inForce', { version: apply.inForce })}</span> : null}
+                    {apply.inForce !== null ? (
+                      <span className="muted small">{t('admin.sites.apply.inForce', { version: apply.inForce })}</span>
+                    ) : null}
                   </>
                 ) : apply.kind === 'pending' ? (
                   <span className="warn">{t('admin.sites.apply.pending', { version: apply.version })}</span>
@@ -377,7 +458,14 @@ const ROLE_KEYS: Record<string, MessageKey> = {
   both: 'admin.sites.role.both',
 };
 
-function CameraRow(props: { cam: CameraView; sapi: SitesApi; canCameras: boolean; canEditor: boolean; onChanged(): void; onEditor(): void }) {
+function CameraRow(props: {
+  cam: CameraView;
+  sapi: SitesApi;
+  canCameras: boolean;
+  canEditor: boolean;
+  onChanged: () => void;
+  onEditor: () => void;
+}) {
   const { cam, sapi, canCameras, canEditor, onChanged, onEditor } = props;
   const { t } = useI18n();
   const [editing, setEditing] = useState(false);
@@ -392,9 +480,13 @@ function CameraRow(props: { cam: CameraView; sapi: SitesApi; canCameras: boolean
           </span>
         </td>
         <td>{roleKey ? t(roleKey) : (cam.role ?? '')}</td>
-        <td>{cam.locationType ? t(LOCATION_KEYS[cam.locationType]) : <span className="muted">{t('common.none')}</span>}</td>
+        <td>
+          {cam.locationType ? t(LOCATION_KEYS[cam.locationType]) : <span className="muted">{t('common.none')}</span>}
+        </td>
         <td>{cam.trackingEnabled === null ? '' : cam.trackingEnabled ? t('admin.sites.yes') : t('admin.sites.no')}</td>
-        <td>{cam.reported ? t(`camera.state.${cam.reported.state as 'online'}`) : t('admin.sites.cameras.notReported')}</td>
+        <td>
+          {cam.reported ? t(`camera.state.${cam.reported.state as 'online'}`) : t('admin.sites.cameras.notReported')}
+        </td>
         <td className="actions">
           {canEditor ? (
             <button type="button" onClick={onEditor} data-testid={`camera-zones-${cam.agent}-${cam.camera}`}>
@@ -411,7 +503,14 @@ function CameraRow(props: { cam: CameraView; sapi: SitesApi; canCameras: boolean
       {editing ? (
         <tr>
           <td colSpan={6}>
-            <CameraForm cam={cam} sapi={sapi} onDone={() => { setEditing(false); onChanged(); }} />
+            <CameraForm
+              cam={cam}
+              sapi={sapi}
+              onDone={() => {
+                setEditing(false);
+                onChanged();
+              }}
+            />
           </td>
         </tr>
       ) : null}
@@ -419,7 +518,7 @@ function CameraRow(props: { cam: CameraView; sapi: SitesApi; canCameras: boolean
   );
 }
 
-function CameraForm({ cam, sapi, onDone }: { cam: CameraView; sapi: SitesApi; onDone(): void }) {
+function CameraForm({ cam, sapi, onDone }: { cam: CameraView; sapi: SitesApi; onDone: () => void }) {
   const { t } = useI18n();
   const [name, setName] = useState(cam.name ?? cam.camera);
   const [role, setRole] = useState<CameraInput['role']>((cam.role as CameraInput['role'] | null) ?? 'both');
@@ -429,7 +528,13 @@ function CameraForm({ cam, sapi, onDone }: { cam: CameraView; sapi: SitesApi; on
   const [error, setError] = useState<string | null>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const r = await sapi.putCamera(cam.site, cam.agent, cam.camera, { name, role, locationType, trackingEnabled, ...(url.trim() ? { rtspUrl: url.trim() } : {}) });
+    const r = await sapi.putCamera(cam.site, cam.agent, cam.camera, {
+      name,
+      role,
+      locationType,
+      trackingEnabled,
+      ...(url.trim() ? { rtspUrl: url.trim() } : {}),
+    });
     if (r.ok) return onDone();
     setError(r.status === 404 ? t('admin.sites.cameras.registryMissing') : (r.message ?? r.error));
   };
@@ -460,7 +565,8 @@ function CameraForm({ cam, sapi, onDone }: { cam: CameraView; sapi: SitesApi; on
         </select>
       </label>
       <label className="inline">
-        <input type="checkbox" checked={trackingEnabled} onChange={(e) => setTracking(e.target.checked)} /> {t('admin.sites.camera.tracking')}
+        <input type="checkbox" checked={trackingEnabled} onChange={(e) => setTracking(e.target.checked)} />{' '}
+        {t('admin.sites.camera.tracking')}
       </label>
       <label className="field">
         <span>{t('admin.sites.camera.url')}</span>
@@ -472,9 +578,17 @@ function CameraForm({ cam, sapi, onDone }: { cam: CameraView; sapi: SitesApi; on
           onChange={(e) => setUrl(e.target.value)}
         />
       </label>
-      {error ? <p className="field-error" role="alert">{error}</p> : null}
-      <button type="submit" className="primary">{t('admin.sites.form.save')}</button>{' '}
-      <button type="button" onClick={onDone}>{t('admin.sites.form.cancel')}</button>
+      {error ? (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <button type="submit" className="primary">
+        {t('admin.sites.form.save')}
+      </button>{' '}
+      <button type="button" onClick={onDone}>
+        {t('admin.sites.form.cancel')}
+      </button>
     </form>
   );
 }

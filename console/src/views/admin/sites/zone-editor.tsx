@@ -50,8 +50,8 @@ export interface ZoneEditorProps {
   cameraInfo: CameraView | null;
   canRules: boolean;
   canCameras: boolean;
-  onClose(): void;
-  onSaved(version: number): void;
+  onClose: () => void;
+  onSaved: (version: number) => void;
 }
 
 const DEFAULT_FRAME = { width: 640, height: 480 };
@@ -76,7 +76,16 @@ const DIRECTION_KEYS: Record<Direction, MessageKey> = {
  * point or rule; arrow keys move the selected point. Saving makes version N+1, which the agent
  * answers on config/state, shown live from the WebSocket.
  */
-export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCameras, onClose, onSaved }: ZoneEditorProps) {
+export function ZoneEditor({
+  site,
+  agent,
+  camera,
+  cameraInfo,
+  canRules,
+  canCameras,
+  onClose,
+  onSaved,
+}: ZoneEditorProps) {
   const { t, lang } = useI18n();
   const { api } = useConsole();
   const sapi = useMemo(() => sitesApi(api), [api]);
@@ -111,7 +120,9 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
     const known = r.value.cameras.map((c) => ({
       id: c.id,
       // a camera named by the registry starts with the location type declared there
-      ...(info && info.camera === c.id ? { locationType: info.locationType, trackingEnabled: info.trackingEnabled } : {}),
+      ...(info && info.camera === c.id
+        ? { locationType: info.locationType, trackingEnabled: info.trackingEnabled }
+        : {}),
     }));
     if (!known.some((c) => c.id === camera)) known.push({ id: camera });
     setDraft(draftFromConfig(r.value.current, known));
@@ -129,7 +140,9 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
     let alive = true;
     void sapi.cameraEvents(site).then((r) => {
       if (!alive) return;
-      const e = r.ok ? r.value.events.find((x) => x.agent === agent && x.camera === camera && x.payload.width && x.payload.height) : undefined;
+      const e = r.ok
+        ? r.value.events.find((x) => x.agent === agent && x.camera === camera && x.payload.width && x.payload.height)
+        : undefined;
       setBlankSize(e ? { width: e.payload.width!, height: e.payload.height! } : DEFAULT_FRAME);
     });
     return () => {
@@ -206,7 +219,8 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
     if (p) edit((x) => movePoint(x, camera, d.ref, d.vertex, p));
   };
   const onUp = (e: PointerEvent<SVGSVGElement>) => {
-    if (drag.current && svgRef.current?.hasPointerCapture(e.pointerId)) svgRef.current.releasePointerCapture(e.pointerId);
+    if (drag.current && svgRef.current?.hasPointerCapture(e.pointerId))
+      svgRef.current.releasePointerCapture(e.pointerId);
     drag.current = null;
   };
 
@@ -241,12 +255,20 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
       return;
     }
     const step = e.shiftKey ? 10 : 1;
-    const delta: Record<string, Pt> = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    const delta: Record<string, Pt> = {
+      ArrowLeft: [-step, 0],
+      ArrowRight: [step, 0],
+      ArrowUp: [0, -step],
+      ArrowDown: [0, step],
+    };
     const dv = delta[e.key];
     if (dv && selected.vertex !== null) {
       e.preventDefault();
       const p = pointOf(selected.ref, selected.vertex);
-      if (p) edit((d) => movePoint(d, camera, selected.ref, selected.vertex!, clampToFrame([p[0] + dv[0], p[1] + dv[1]], frame)));
+      if (p)
+        edit((d) =>
+          movePoint(d, camera, selected.ref, selected.vertex!, clampToFrame([p[0] + dv[0], p[1] + dv[1]], frame)),
+        );
     }
   };
 
@@ -260,14 +282,24 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
       setIssues([]);
       setBaseVersion(r.value.version);
       setView((v) => (v ? { ...v, current: r.value.current } : v));
-      setNotice({ kind: 'ok', text: t(r.value.unchanged ? 'admin.sites.editor.unchanged' : 'admin.sites.editor.saved', { version: r.value.version }) });
+      setNotice({
+        kind: 'ok',
+        text: t(r.value.unchanged ? 'admin.sites.editor.unchanged' : 'admin.sites.editor.saved', {
+          version: r.value.version,
+        }),
+      });
       if (!r.value.unchanged) onSaved(r.value.version);
       return;
     }
     setIssues(issuesOf(r));
     setNotice({
       kind: 'error',
-      text: r.status === 409 ? t('admin.sites.editor.conflict') : r.status === 403 ? t('admin.sites.editor.forbidden') : (r.message ?? r.error),
+      text:
+        r.status === 409
+          ? t('admin.sites.editor.conflict')
+          : r.status === 403
+            ? t('admin.sites.editor.forbidden')
+            : (r.message ?? r.error),
     });
   };
 
@@ -285,7 +317,14 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
   }
 
   const placed = draft
-    ? draft.cameras.flatMap((_, i) => [`cameras.${i}.zones`, `cameras.${i}.lines`, `cameras.${i}.locationType`, `cameras.${i}.trackingEnabled`]).concat(['thresholds'])
+    ? draft.cameras
+        .flatMap((_, i) => [
+          `cameras.${i}.zones`,
+          `cameras.${i}.lines`,
+          `cameras.${i}.locationType`,
+          `cameras.${i}.trackingEnabled`,
+        ])
+        .concat(['thresholds'])
     : [];
   const loose = unplacedIssues(issues, placed);
   const isSel = (ref: RuleRef) => selected?.ref.kind === ref.kind && selected.ref.index === ref.index;
@@ -294,7 +333,12 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
     <section className="card zone-editor" data-testid="zone-editor" aria-labelledby="zone-editor-title">
       <header className="zone-editor-head">
         <h3 id="zone-editor-title">{t('admin.sites.editor.title', { agent, camera })}</h3>
-        <span data-testid="config-apply-state" data-kind={apply.kind} data-version={'version' in apply ? (apply.version ?? '') : ''} className={`badge apply-${apply.kind}`}>
+        <span
+          data-testid="config-apply-state"
+          data-kind={apply.kind}
+          data-version={'version' in apply ? (apply.version ?? '') : ''}
+          className={`badge apply-${apply.kind}`}
+        >
           {apply.kind === 'applied'
             ? t('admin.sites.apply.applied', { version: apply.version })
             : apply.kind === 'rejected'
@@ -315,7 +359,11 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
         </ul>
       ) : null}
       {notice ? (
-        <p className={notice.kind === 'ok' ? 'notice-ok' : 'field-error'} role={notice.kind === 'ok' ? 'status' : 'alert'} data-testid="zone-editor-notice">
+        <p
+          className={notice.kind === 'ok' ? 'notice-ok' : 'field-error'}
+          role={notice.kind === 'ok' ? 'status' : 'alert'}
+          data-testid="zone-editor-notice"
+        >
           {notice.text}
         </p>
       ) : null}
@@ -347,11 +395,20 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                   {t(`admin.sites.tool.${k}`)}
                 </button>
               ))}
-              <button type="button" data-testid="finish-zone" disabled={drawing?.kind !== 'zone' || (cam?.zones[drawing.index]?.polygon.length ?? 0) < 3} onClick={finishZone}>
+              <button
+                type="button"
+                data-testid="finish-zone"
+                disabled={drawing?.kind !== 'zone' || (cam?.zones[drawing.index]?.polygon.length ?? 0) < 3}
+                onClick={finishZone}
+              >
                 {t('admin.sites.editor.finishZone')}
               </button>
               <span className="muted small" data-testid="tool-hint">
-                {tool === 'zone' ? t('admin.sites.hint.zone') : tool === 'line' ? t('admin.sites.hint.line') : t('admin.sites.hint.select')}
+                {tool === 'zone'
+                  ? t('admin.sites.hint.zone')
+                  : tool === 'line'
+                    ? t('admin.sites.hint.line')
+                    : t('admin.sites.hint.select')}
               </span>
             </div>
           ) : null}
@@ -361,7 +418,13 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                 src={snapshotUrl}
                 alt={t('admin.sites.editor.snapshotAlt', { camera })}
                 data-testid="zone-snapshot"
-                onLoad={(e) => setFrame({ width: e.currentTarget.naturalWidth, height: e.currentTarget.naturalHeight, url: snapshotUrl })}
+                onLoad={(e) =>
+                  setFrame({
+                    width: e.currentTarget.naturalWidth,
+                    height: e.currentTarget.naturalHeight,
+                    url: snapshotUrl,
+                  })
+                }
                 onError={() => setFrame({ ...(blankSize ?? DEFAULT_FRAME), url: null })}
               />
             ) : null}
@@ -382,7 +445,15 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                 onKeyDown={onKey}
               >
                 <defs>
-                  <marker id="in-arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+                  <marker
+                    id="in-arrow"
+                    viewBox="0 0 10 10"
+                    refX="8"
+                    refY="5"
+                    markerWidth="6"
+                    markerHeight="6"
+                    orient="auto-start-reverse"
+                  >
                     <path d="M 0 0 L 10 5 L 0 10 z" className="arrow-head" />
                   </marker>
                 </defs>
@@ -398,7 +469,11 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                 {cam?.zones.map((z, i) => {
                   const ref: RuleRef = { kind: 'zone', index: i };
                   return (
-                    <g key={`z${i}`} className={isSel(ref) ? 'rule zone selected' : 'rule zone'} data-testid={`zone-shape-${z.id}`}>
+                    <g
+                      key={`z${i}`}
+                      className={isSel(ref) ? 'rule zone selected' : 'rule zone'}
+                      data-testid={`zone-shape-${z.id}`}
+                    >
                       <polygon
                         points={z.polygon.map((p) => p.join(',')).join(' ')}
                         onPointerDown={(e) => {
@@ -429,7 +504,11 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                   const ref: RuleRef = { kind: 'line', index: i };
                   const arrow = inArrow(l, pointR * 6);
                   return (
-                    <g key={`l${i}`} className={isSel(ref) ? 'rule line selected' : 'rule line'} data-testid={`line-shape-${l.id}`}>
+                    <g
+                      key={`l${i}`}
+                      className={isSel(ref) ? 'rule line selected' : 'rule line'}
+                      data-testid={`line-shape-${l.id}`}
+                    >
                       <line
                         x1={l.from[0]}
                         y1={l.from[1]}
@@ -441,7 +520,14 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                           setSelected({ ref, vertex: null });
                         }}
                       />
-                      <line className="in-arrow" x1={arrow.from[0]} y1={arrow.from[1]} x2={arrow.to[0]} y2={arrow.to[1]} markerEnd="url(#in-arrow)" />
+                      <line
+                        className="in-arrow"
+                        x1={arrow.from[0]}
+                        y1={arrow.from[1]}
+                        x2={arrow.to[0]}
+                        y2={arrow.to[1]}
+                        markerEnd="url(#in-arrow)"
+                      />
                       <text x={arrow.to[0] + pointR} y={arrow.to[1]} className="rule-label">
                         {t('admin.sites.line.inSide')}
                       </text>
@@ -461,7 +547,9 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                     </g>
                   );
                 })}
-                {drawing?.kind === 'line' ? <circle cx={drawing.from[0]} cy={drawing.from[1]} r={pointR} className="vertex drawing" /> : null}
+                {drawing?.kind === 'line' ? (
+                  <circle cx={drawing.from[0]} cy={drawing.from[1]} r={pointR} className="vertex drawing" />
+                ) : null}
               </svg>
             ) : (
               <p className="muted">{t('admin.sites.editor.loadingFrame')}</p>
@@ -483,7 +571,9 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                 <select
                   value={cam.locationType}
                   data-testid="cfg-location-type"
-                  onChange={(e) => edit((d) => updateCamera(d, camera, { locationType: e.target.value as LocationType }))}
+                  onChange={(e) =>
+                    edit((d) => updateCamera(d, camera, { locationType: e.target.value as LocationType }))
+                  }
                 >
                   {LOCATION_TYPES.map((l) => (
                     <option key={l} value={l}>
@@ -502,18 +592,27 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                 />{' '}
                 {t('admin.sites.camera.tracking')}
               </label>
-              {!TRACKABLE.includes(cam.locationType) ? <p className="muted small">{t('admin.sites.camera.trackingRefused')}</p> : null}
+              {!TRACKABLE.includes(cam.locationType) ? (
+                <p className="muted small">{t('admin.sites.camera.trackingRefused')}</p>
+              ) : null}
               <FieldErrors messages={issuesAt(issues, `${camPath}.trackingEnabled`)} />
             </fieldset>
           ) : null}
 
           <h4>{t('admin.sites.editor.rules')}</h4>
-          {cam && cam.zones.length + cam.lines.length === 0 ? <p className="muted">{t('admin.sites.editor.noRules')}</p> : null}
+          {cam && cam.zones.length + cam.lines.length === 0 ? (
+            <p className="muted">{t('admin.sites.editor.noRules')}</p>
+          ) : null}
           {cam?.zones.map((z, i) => {
             const ref: RuleRef = { kind: 'zone', index: i };
             const path = `${camPath}.zones.${i}`;
             return (
-              <fieldset key={`z${i}`} className={isSel(ref) ? 'rule-fields selected' : 'rule-fields'} data-testid={`zone-fields-${i}`} disabled={!canRules}>
+              <fieldset
+                key={`z${i}`}
+                className={isSel(ref) ? 'rule-fields selected' : 'rule-fields'}
+                data-testid={`zone-fields-${i}`}
+                disabled={!canRules}
+              >
                 <legend>
                   <button type="button" className="link" onClick={() => setSelected({ ref, vertex: null })}>
                     {t('admin.sites.zone.title', { points: z.polygon.length })}
@@ -521,7 +620,11 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                 </legend>
                 <label className="field">
                   <span>{t('admin.sites.rule.name')}</span>
-                  <input value={z.id} data-testid={`zone-name-${i}`} onChange={(e) => edit((d) => updateRule(d, camera, ref, { id: e.target.value }))} />
+                  <input
+                    value={z.id}
+                    data-testid={`zone-name-${i}`}
+                    onChange={(e) => edit((d) => updateRule(d, camera, ref, { id: e.target.value }))}
+                  />
                 </label>
                 <FieldErrors messages={issuesAt(issues, `${path}.id`)} />
                 <FieldErrors messages={issuesAt(issues, `${path}.polygon`)} />
@@ -541,7 +644,12 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
             const ref: RuleRef = { kind: 'line', index: i };
             const path = `${camPath}.lines.${i}`;
             return (
-              <fieldset key={`l${i}`} className={isSel(ref) ? 'rule-fields selected' : 'rule-fields'} data-testid={`line-fields-${i}`} disabled={!canRules}>
+              <fieldset
+                key={`l${i}`}
+                className={isSel(ref) ? 'rule-fields selected' : 'rule-fields'}
+                data-testid={`line-fields-${i}`}
+                disabled={!canRules}
+              >
                 <legend>
                   <button type="button" className="link" onClick={() => setSelected({ ref, vertex: null })}>
                     {t('admin.sites.line.title')}
@@ -549,12 +657,21 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                 </legend>
                 <label className="field">
                   <span>{t('admin.sites.rule.name')}</span>
-                  <input value={l.id} data-testid={`line-name-${i}`} onChange={(e) => edit((d) => updateRule(d, camera, ref, { id: e.target.value }))} />
+                  <input
+                    value={l.id}
+                    data-testid={`line-name-${i}`}
+                    onChange={(e) => edit((d) => updateRule(d, camera, ref, { id: e.target.value }))}
+                  />
                 </label>
                 <FieldErrors messages={issuesAt(issues, `${path}.id`)} />
                 <label className="field">
                   <span>{t('admin.sites.line.allowed')}</span>
-                  <select value={l.allowedDirection} onChange={(e) => edit((d) => updateRule(d, camera, ref, { allowedDirection: e.target.value as Direction }))}>
+                  <select
+                    value={l.allowedDirection}
+                    onChange={(e) =>
+                      edit((d) => updateRule(d, camera, ref, { allowedDirection: e.target.value as Direction }))
+                    }
+                  >
                     {(['both', 'in', 'out'] as const).map((dir) => (
                       <option key={dir} value={dir}>
                         {t(DIRECTION_KEYS[dir])}
@@ -565,7 +682,13 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
                 <button type="button" onClick={() => edit((d) => reverseLine(d, camera, i))}>
                   {t('admin.sites.line.reverse')}
                 </button>
-                <FieldErrors messages={[...issuesAt(issues, `${path}.from`), ...issuesAt(issues, `${path}.to`), ...issuesAt(issues, `${path}.allowedDirection`)]} />
+                <FieldErrors
+                  messages={[
+                    ...issuesAt(issues, `${path}.from`),
+                    ...issuesAt(issues, `${path}.to`),
+                    ...issuesAt(issues, `${path}.allowedDirection`),
+                  ]}
+                />
                 <ScheduleEditor
                   value={l.schedule}
                   idPrefix={`line-${i}`}
@@ -578,7 +701,11 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
               </fieldset>
             );
           })}
-          <FieldErrors messages={issues.filter((i) => i.path === `${camPath}.zones` || i.path === `${camPath}.lines`).map((i) => i.message)} />
+          <FieldErrors
+            messages={issues
+              .filter((i) => i.path === `${camPath}.zones` || i.path === `${camPath}.lines`)
+              .map((i) => i.message)}
+          />
 
           {draft ? (
             <fieldset className="thresholds" disabled={!canCameras} data-testid="thresholds-form">
@@ -613,8 +740,16 @@ export function ZoneEditor({ site, agent, camera, cameraInfo, canRules, canCamer
           ) : null}
 
           <div className="zone-save">
-            <button type="button" className="primary" disabled={!draft || saving || (!canRules && !canCameras)} onClick={() => void save()} data-testid="config-save">
-              {saving ? t('admin.sites.editor.saving') : t('admin.sites.editor.save', { version: (baseVersion ?? 0) + 1 })}
+            <button
+              type="button"
+              className="primary"
+              disabled={!draft || saving || (!canRules && !canCameras)}
+              onClick={() => void save()}
+              data-testid="config-save"
+            >
+              {saving
+                ? t('admin.sites.editor.saving')
+                : t('admin.sites.editor.save', { version: (baseVersion ?? 0) + 1 })}
             </button>
             <button type="button" onClick={() => void load()} data-testid="config-reload">
               {t('admin.sites.editor.reload')}
