@@ -135,6 +135,26 @@ describe('retention purge (real SQLite, fake clock)', () => {
     expect(purgeRows('s1')).toHaveLength(2);
   });
 
+  it('deletes supervisors\' alert acknowledgements (free-text notes) with the shorter of the access and movement retentions', async () => {
+    expect(privacy.setRetention('s1', { accessEventsDays: 10, movementEventsDays: 5 }, 'adm').ok).toBe(true);
+    const ack = env.db.prepare(
+      `INSERT INTO alert_acks (alert_id, site, kind, agent, camera, alert_ts, acked_at, acked_by, note)
+       VALUES (?, ?, 'wrong_way', 'gate-1', 'hall', ?, ?, 'sup', 'a note')`,
+    );
+    const iso = (ageMs: number) => new Date(T0 - ageMs).toISOString();
+    ack.run('old', 's1', iso(6 * DAY), iso(6 * DAY));
+    ack.run('young', 's1', iso(4 * DAY), iso(4 * DAY));
+    // s2 keeps the defaults (30 days)
+    ack.run('other-site', 's2', iso(6 * DAY), iso(6 * DAY));
+    const report = await privacy.runPurge({ trigger: 'schedule' });
+    const left = env.db
+      .prepare<[], { alert_id: string }>('SELECT alert_id FROM alert_acks ORDER BY alert_id')
+      .all()
+      .map((r) => r.alert_id);
+    expect(left).toEqual(['other-site', 'young']);
+    expect(report.sites.find((r) => r.site === 's1')?.deleted.alertAcks).toBe(1);
+  });
+
   it('refuses periods beyond the hard maximum and reads stored values within the limits', () => {
     const over = privacy.setRetention('s1', { accessEventsDays: 91 }, 'adm');
     expect(over.ok).toBe(false);

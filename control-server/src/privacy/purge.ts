@@ -53,6 +53,8 @@ export interface SitePurgeCounts {
   idPhotos: number;
   /** templates erased because of a pilot end (at the end, or enrolled after it) */
   pilotTemplates: number;
+  /** supervisors' alert acknowledgements (free-text notes), kept as long as the events they answer */
+  alertAcks: number;
 }
 
 export interface SitePurgeReport {
@@ -117,6 +119,7 @@ const EMPTY_COUNTS = (): SitePurgeCounts => ({
   expiredTemplates: 0,
   idPhotos: 0,
   pilotTemplates: 0,
+  alertAcks: 0,
 });
 
 const sum = (c: SitePurgeCounts): number => {
@@ -322,6 +325,15 @@ export function createRetentionPurge(deps: PurgeDeps) {
       report.deleted.accessEvents = await deleteEvents(site, 'access', report.cutoffs.accessEvents);
       report.deleted.movementEvents = await deleteEvents(site, 'movement', report.cutoffs.movementEvents);
       report.deleted.cameraEvents = await deleteEvents(site, 'camera', report.cutoffs.cameraEvents);
+      // an acknowledgement's note is free text and may name someone: it goes with the shorter of the
+      // access and movement retentions (the alerts it answers are gone by then anyway)
+      const ackCutoff =
+        report.cutoffs.accessEvents > report.cutoffs.movementEvents
+          ? report.cutoffs.accessEvents
+          : report.cutoffs.movementEvents;
+      report.deleted.alertAcks = db
+        .prepare('DELETE FROM alert_acks WHERE site = ? AND (alert_ts < ? OR acked_at < ?)')
+        .run(site, ackCutoff, ackCutoff).changes;
 
       // the people module dates each visitor's purge at registration; records dated beyond the
       // policy (written under a longer setting) are brought back to it, then purged by that module
