@@ -110,6 +110,16 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
 
   it('a site admin draws a zone on the camera plan, saves, the agent applies it and the rule fires', async () => {
     const { page, errors } = await loginAs(admin, []);
+    // the site admin registers the camera's source on the server (the clip the agent plays), so the
+    // editor opens on a snapshot grabbed by the server with every face pixelated
+    const registered = await apiFromPage(page, 'PUT', `/api/sites/${SITE}/agents/${AGENT}/cameras/hall`, {
+      name: 'Hall',
+      role: 'tracking',
+      locationType: 'circulation',
+      trackingEnabled: false,
+      rtspUrl: `file://${clip('intel-one-by-one-person-detection.mp4')}`,
+    });
+    expect([200, 201], JSON.stringify(registered.body)).toContain(registered.status);
     await page.goto(`${t.server.httpUrl}/#/admin/sites`);
     await page.getByTestId('admin-section-sites').waitFor();
     await page.getByTestId(`site-row-${SITE}`).waitFor({ timeout: 15_000 });
@@ -135,10 +145,15 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
     const editor = page.getByTestId('zone-editor');
     await editor.waitFor();
     const canvas = page.getByTestId('zone-canvas');
-    // no camera source registered on the server: a blank plan of the camera's own frame size
+    // the plan is the camera's snapshot (faces pixelated by the server), in frame pixels
+    const snapshot = page.getByTestId('zone-snapshot');
+    await snapshot.waitFor();
+    await expect
+      .poll(() => snapshot.evaluate((img: { naturalWidth: number }) => img.naturalWidth), { timeout: 30_000 })
+      .toBe(768);
     await expect.poll(() => canvas.getAttribute('data-frame-width')).toBe('768');
     expect(await canvas.getAttribute('data-frame-height')).toBe('432');
-    expect(await page.getByTestId('blank-canvas-note').innerText()).toContain('768 × 432');
+    expect(await page.getByTestId('blank-canvas-note').count()).toBe(0);
     expect(await page.getByTestId('config-apply-state').getAttribute('data-kind')).toBe('none');
 
     // the camera looks at a circulation area: tracking may be turned on there
@@ -201,7 +216,10 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
     await line.waitFor();
     const arrow = line.locator('line.in-arrow');
     expect(Number(await arrow.getAttribute('y2'))).toBeLessThan(Number(await arrow.getAttribute('y1')));
-    // the screenshot shows the editor: a blank plan, never a camera frame
+    // the screenshot shows the editor with its drawing, never a camera frame (even pixelated)
+    await snapshot.evaluate((img: { style: { visibility: string } }) => {
+      img.style.visibility = 'hidden';
+    });
     const shot = await saveScreenshot(page, 'admin');
     mkdirSync(join(REPO_ROOT, 'docs', 'screenshots'), { recursive: true });
     copyFileSync(shot, join(REPO_ROOT, 'docs', 'screenshots', 'admin.png'));
