@@ -151,7 +151,7 @@ describe('live hub', () => {
     expect(b.sent[1]).toBe(a.sent[1]);
     expect(frame(s1.sent[1]).messages.map((m) => m.site)).toEqual(['s1', 's1']);
     // each message of the batch is the same JSON the legacy client received
-    expect(frame(a.sent[1]).messages).toEqual(legacy.sent.slice(1).map((x) => JSON.parse(x)));
+    expect(frame(a.sent[1]).messages).toEqual(legacy.sent.slice(1).map((x) => JSON.parse(x) as unknown));
     // a client added mid-tick gets only what was broadcast after its hello
     hub.broadcast({ type: 'health', site: 's3', agent: 'a', health: {} } as never);
     const late = new FakeSocket();
