@@ -101,14 +101,13 @@ describe('planSyncPublication', () => {
 
   it('keeps the previous chunk count while the set shrinks a little, and shrinks it when the set collapses', () => {
     const templates = Array.from({ length: 40 }, () => template(512));
-    // ~36 kB of templates: alone they fit 4 chunks of 12 kB or fewer; published before as 8 chunks,
-    // they still fill more than a quarter of 8 × 12 kB, so the split stays (one chunk changes per edit)
-    expect(plan(set(templates), 12_000).chunks.length).toBeLessThanOrEqual(4);
-    const kept = plan(set(templates), 12_000, 8);
-    expect(kept.chunks.length).toBe(8);
-    // two templates are far under a quarter: back to the fewest chunks
-    const few = templates.slice(0, 2);
-    expect(plan(set(few), 12_000, 8).chunks.length).toBe(1);
+    // ~36 kB of templates against 30 kB chunks: published before as 4 chunks, the set still fills
+    // more than an eighth of 4 × 30 kB, so the split stays (an edit then changes one chunk)
+    const kept = plan(set(templates), 30_000, 4);
+    expect(kept.chunks.length).toBe(4);
+    expect(kept.chunks.map((c) => c.count).reduce((x, y) => x + y)).toBe(40);
+    // two templates are far under an eighth: back to the fewest chunks
+    expect(plan(set(templates.slice(0, 2)), 30_000, 4).chunks.length).toBe(1);
   });
 
   it('refuses a revocation list longer than the manifest can carry', () => {

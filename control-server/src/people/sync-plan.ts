@@ -47,9 +47,9 @@ export function planSyncPublication(input: {
   ts: string;
   targetBytes?: number;
   /**
-   * chunk count of the previous publication: kept while the set still needs more than a quarter of
-   * it, so that one withdrawal changes one chunk instead of re-splitting the whole site (agents
-   * fetch only the chunks whose digest changed)
+   * chunk count of the previous publication: kept while the set still fills more than an eighth of
+   * its capacity, so that one withdrawal changes one chunk instead of re-splitting the whole site
+   * (agents fetch only the chunks whose digest changed); it still grows when a chunk overflows
    */
   previousChunkCount?: number;
 }): Result<SyncPlan, SyncPlanErrorCode> {
@@ -67,7 +67,7 @@ export function planSyncPublication(input: {
   const previous = input.previousChunkCount ?? 1;
   if (previous > 1 && Number.isInteger(Math.log2(previous)) && previous <= SYNC_MAX_CHUNKS) {
     const totalBytes = sizes.reduce((a, b) => a + b, 0) + previous * CHUNK_ENVELOPE_BYTES;
-    if (totalBytes > (target * previous) / 4) chunkCount = previous;
+    if (totalBytes > (target * previous) / 8) chunkCount = previous;
   }
   let buckets: SyncTemplate[][] = [];
   for (;;) {
