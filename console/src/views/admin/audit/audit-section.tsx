@@ -122,7 +122,11 @@ export function AuditSection() {
         </label>
         <label>
           {t('admin.audit.filter.action')}
-          <input {...field('action')} placeholder={t('admin.audit.filter.actionExample')} data-testid="audit-filter-action" />
+          <input
+            {...field('action')}
+            placeholder={t('admin.audit.filter.actionExample')}
+            data-testid="audit-filter-action"
+          />
         </label>
         <button type="submit" data-testid="audit-apply">
           {t('admin.audit.filter.apply')}

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useConsole } from '../../../api/api-context.js';
+import { AdminSitePicker, useAdminSites } from '../admin-site-picker.js';
 import { useI18n, type MessageKey } from '../../../i18n/i18n.js';
 import { ImportPanel } from './import-panel.js';
 import { peopleApi, peopleSitesOf, type StudentSummary } from './people-api.js';
@@ -14,37 +15,16 @@ import './people.css';
  */
 export function PeopleSection() {
   const { t } = useI18n();
-  const { api, session } = useConsole();
+  const { session } = useConsole();
   const allowed = useMemo(() => peopleSitesOf(session), [session]);
-  const [sites, setSites] = useState<string[] | null>(allowed === '*' ? null : allowed);
-  const [site, setSite] = useState<string | null>(allowed === '*' ? null : (allowed[0] ?? null));
-
-  useEffect(() => {
-    if (allowed !== '*') return;
-    // every site: the list comes from the sites directory
-    void api.get<{ sites: Array<{ site: string }> }>('/api/sites').then((r) => {
-      const list = r.ok ? r.value.sites.map((s) => s.site).sort() : [];
-      setSites(list);
-      setSite((cur) => cur ?? list[0] ?? null);
-    });
-  }, [api, allowed]);
+  const picker = useAdminSites(allowed);
+  const { sites, site } = picker;
 
   return (
     <section className="card admin-people" data-testid="admin-section-people" aria-labelledby="admin-people-title">
       <div className="people-head">
         <h2 id="admin-people-title">{t('admin.nav.people')}</h2>
-        {sites && sites.length > 0 ? (
-          <label className="people-site">
-            {t('admin.people.site')}{' '}
-            <select value={site ?? ''} onChange={(e) => setSite(e.target.value)} data-testid="people-site">
-              {sites.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : null}
+        <AdminSitePicker {...picker} label={t('admin.people.site')} testId="people-site" className="people-site" />
       </div>
       {sites === null ? <p className="muted">{t('admin.people.loading')}</p> : null}
       {sites && sites.length === 0 ? <p className="muted">{t('admin.people.noSite')}</p> : null}

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useConsole } from '../../../api/api-context.js';
+import { AdminSitePicker, useAdminSites } from '../admin-site-picker.js';
 import { formatDateTime, formatNumber } from '../../../format.js';
 import { useI18n, type MessageKey } from '../../../i18n/i18n.js';
 import {
@@ -33,36 +34,16 @@ const PERIOD_KEY: Record<RetentionKey, MessageKey> = {
  */
 export function PrivacySection() {
   const { t } = useI18n();
-  const { api, session } = useConsole();
+  const { session } = useConsole();
   const allowed = useMemo(() => privacySitesOf(session), [session]);
-  const [sites, setSites] = useState<string[] | null>(allowed === '*' ? null : allowed);
-  const [site, setSite] = useState<string | null>(allowed === '*' ? null : (allowed[0] ?? null));
-
-  useEffect(() => {
-    if (allowed !== '*') return;
-    void api.get<{ sites: Array<{ site: string }> }>('/api/sites').then((r) => {
-      const list = r.ok ? r.value.sites.map((s) => s.site).sort() : [];
-      setSites(list);
-      setSite((cur) => cur ?? list[0] ?? null);
-    });
-  }, [api, allowed]);
+  const picker = useAdminSites(allowed);
+  const { sites, site } = picker;
 
   return (
     <section className="card admin-privacy" data-testid="admin-section-privacy" aria-labelledby="admin-privacy-title">
       <div className="privacy-head">
         <h2 id="admin-privacy-title">{t('admin.nav.privacy')}</h2>
-        {sites && sites.length > 0 ? (
-          <label>
-            {t('admin.privacy.site')}{' '}
-            <select value={site ?? ''} onChange={(e) => setSite(e.target.value)} data-testid="privacy-site">
-              {sites.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : null}
+        <AdminSitePicker {...picker} label={t('admin.privacy.site')} testId="privacy-site" />
       </div>
       {sites === null ? <p className="muted">{t('admin.privacy.loading')}</p> : null}
       {sites && sites.length === 0 ? <p className="muted">{t('admin.privacy.noSite')}</p> : null}

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useConsole } from '../../../api/api-context.js';
+import { AdminSitePicker, useAdminSites } from '../admin-site-picker.js';
 import type { Role } from '../../../auth/session.js';
 import { RecoveryCodes, TotpEnrolment } from '../../../auth/totp-enrolment.js';
 import { cleanTotpCode, totpApi } from '../../../auth/totp-api.js';
@@ -32,36 +33,16 @@ const ROLE_KEY: Record<Role, MessageKey> = {
  */
 export function UsersSection() {
   const { t } = useI18n();
-  const { api, session } = useConsole();
+  const { session } = useConsole();
   const allowed = useMemo(() => accountSitesOf(session), [session]);
-  const [sites, setSites] = useState<string[] | null>(allowed === '*' ? null : allowed);
-  const [site, setSite] = useState<string | null>(allowed === '*' ? null : (allowed[0] ?? null));
-
-  useEffect(() => {
-    if (allowed !== '*') return;
-    void api.get<{ sites: Array<{ site: string }> }>('/api/sites').then((r) => {
-      const list = r.ok ? r.value.sites.map((s) => s.site).sort() : [];
-      setSites(list);
-      setSite((cur) => cur ?? list[0] ?? null);
-    });
-  }, [api, allowed]);
+  const picker = useAdminSites(allowed);
+  const { sites, site } = picker;
 
   return (
     <section className="card admin-users" data-testid="admin-section-users" aria-labelledby="admin-users-title">
       <div className="users-head">
         <h2 id="admin-users-title">{t('admin.nav.users')}</h2>
-        {sites && sites.length > 0 ? (
-          <label>
-            {t('admin.users.site')}{' '}
-            <select value={site ?? ''} onChange={(e) => setSite(e.target.value)} data-testid="users-site">
-              {sites.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </label>
-        ) : null}
+        <AdminSitePicker {...picker} label={t('admin.users.site')} testId="users-site" />
       </div>
       <MySecondFactor />
       {sites === null ? <p className="muted">{t('admin.users.loading')}</p> : null}
