@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import { startMosquitto, type MosquittoInstance } from '../test/helpers/mosquitto.js';
 import type { AgentsInput, AgentsToParent } from './lib/load-agents.js';
-import { execArgv, LatencyHistogram, median, round, type ProcessCost, type Shape } from './lib/load-common.js';
+import { execArgv, LatencyHistogram, median, round, type LatencyHistogramJson, type ProcessCost, type Shape } from './lib/load-common.js';
 import type { ServerInput, ServerToParent } from './lib/load-server.js';
 import type { WsInput, WsToParent } from './lib/load-ws.js';
 
@@ -70,10 +70,23 @@ interface Child<Out> {
   kill(): void;
 }
 
+function summaryOf(json: LatencyHistogramJson): ReturnType<LatencyHistogram['summary']> {
+  const h = new LatencyHistogram();
+  h.merge(json);
+  return h.summary();
+}
+
 function spawnChild<Out>(script: string, input: unknown): Child<Out> {
-  // PORTAIL_LOAD_PROFILE_DIR: a V8 CPU profile of each server process (node --cpu-prof), to find the hot path
-  const prof = process.env.PORTAIL_LOAD_PROFILE_DIR;
-  const argv = prof && script === 'load-server.ts' ? [...execArgv, '--cpu-prof', `--cpu-prof-dir=${prof}`] : execArgv;
+  // V8 CPU profiles (node --cpu-prof), to find the hot path: PORTAIL_LOAD_PROFILE_DIR for each server
+  // process, PORTAIL_LOAD_AGENTS_PROFILE_DIR for the simulated agents, PORTAIL_LOAD_WS_PROFILE_DIR for
+  // the console clients
+  const profileDirs: Record<string, string | undefined> = {
+    'load-server.ts': process.env.PORTAIL_LOAD_PROFILE_DIR,
+    'load-agents.ts': process.env.PORTAIL_LOAD_AGENTS_PROFILE_DIR,
+    'load-ws.ts': process.env.PORTAIL_LOAD_WS_PROFILE_DIR,
+  };
+  const prof = profileDirs[script];
+  const argv = prof ? [...execArgv, '--cpu-prof', `--cpu-prof-dir=${prof}`] : execArgv;
   const proc = fork(join(LIB, script), [JSON.stringify(input)], { execArgv: argv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const listeners = new Set<(m: Out) => void>();
   // a child that already exited makes send() fail with EPIPE: its exit is what matters, reported by next()
@@ -117,22 +130,38 @@ type StatsMsg = Extract<ServerToParent, { type: 'stats' }>;
 const siteIds = Array.from({ length: opts.sites }, (_, i) => `lycee-${String(i + 1).padStart(3, '0')}`);
 const cpuPct = (c: { cpuUserMs: number; cpuSystemMs: number; wallMs: number }): number =>
   round((100 * (c.cpuUserMs + c.cpuSystemMs)) / Math.max(1, c.wallMs));
+const usPerEvent = (c: { cpuUserMs: number; cpuSystemMs: number }, events: number): number | null =>
+  events > 0 ? round((1000 * (c.cpuUserMs + c.cpuSystemMs)) / events) : null;
 
-/** Poll each database for new event rows: publish (edge ts) → row visible, at `pollMs` resolution. */
+/**
+ * Poll each database for new event rows: publish (edge ts) → row visible, at `pollMs` resolution. The
+ * rows are counted per `ts` in SQL (the events of one agent tick share it, ~50 per 5 ms at 10 000
+ * events/s), so a poll returns a few groups instead of every row: the same samples for less of the
+ * CPU this process takes from the server it measures. Rowids only grow (one writer, no deletes during
+ * a run), and a statement reads one snapshot, so every row up to the largest rowid it returns is seen.
+ */
 function startIngestPollers(dataDirs: string[], hist: LatencyHistogram): { stop(): void; rows(): number } {
   const dbs = dataDirs.map((d) => new BetterSqlite3(join(d, 'portail.sqlite'), { readonly: true, fileMustExist: true }));
-  const stmts = dbs.map((db) => db.prepare<[number], { r: number; ts: string }>('SELECT rowid AS r, ts FROM events WHERE rowid > ? ORDER BY rowid LIMIT 50000'));
+  const stmts = dbs.map((db) =>
+    db
+      .prepare<[number, number], [string, number, number]>(
+        // NOT INDEXED: the rowid range, never a walk of the ts index to spare the GROUP BY's sort
+        'SELECT ts, count(*), max(rowid) FROM events NOT INDEXED WHERE rowid > ? AND rowid <= ? GROUP BY ts',
+      )
+      .raw(),
+  );
   const last = dbs.map(() => 0);
   let rows = 0;
   const timer = setInterval(() => {
     const now = Date.now();
-    stmts.forEach((s, i) => {
-      for (const row of s.all(last[i]!)) {
-        last[i] = row.r;
-        rows += 1;
-        hist.record(now - Date.parse(row.ts));
+    for (let i = 0; i < stmts.length; i++) {
+      const from = last[i]!;
+      for (const [ts, n, r] of stmts[i]!.all(from, from + 50_000)) {
+        if (r > last[i]!) last[i] = r;
+        rows += n;
+        hist.record(now - Date.parse(ts), n);
       }
-    });
+    }
   }, opts.pollMs);
   return {
     stop() {
@@ -223,6 +252,8 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
     const base = await stats();
     const load0 = loadavg()[0]!;
     const t0 = Date.now();
+    // this process's own CPU over the run (ingest polling, stats, IPC): taken from the server too
+    const orchestratorCpu0 = process.cpuUsage();
     const done = agents.next((m) => m.type === 'done', (durationS + 180) * 1000);
     agents.send({ type: 'go' });
 
@@ -261,6 +292,7 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
       final = await stats();
     }
     const drainedAt = Date.now();
+    const orchestratorCpu = process.cpuUsage(orchestratorCpu0);
     await new Promise((r) => setTimeout(r, Math.max(50, opts.pollMs * 3)));
     pollers.stop();
     const storedRun = storedOf(final) - baseStored;
@@ -301,6 +333,13 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
         duplicates: d.duplicates,
         closed: d.closed,
         frames: d.frames,
+        framesReused: d.framesReused,
+        framesScanned: d.framesScanned,
+        // client 0's events split at the server's receipt (`receivedAt`): agent + broker side, server + fan-out side
+        split: {
+          edgeToServer: summaryOf(d.toServer),
+          serverToClient: summaryOf(d.fromServer),
+        },
       };
       wsCost = d;
     }
@@ -359,6 +398,11 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
         })),
         agentsPct: cpuPct(agentsDone),
         wsPct: wsCost ? cpuPct(wsCost) : null,
+        orchestratorPct: cpuPct({ cpuUserMs: orchestratorCpu.user / 1000, cpuSystemMs: orchestratorCpu.system / 1000, wallMs: drainedAt - t0 }),
+        // CPU µs per event generated (agents) and per event stored (all K clients together; orchestrator)
+        agentsUsPerEvent: usPerEvent(agentsDone, agentsDone.generated),
+        wsUsPerEvent: wsCost ? usPerEvent(wsCost, storedRun) : null,
+        orchestratorUsPerEvent: usPerEvent({ cpuUserMs: orchestratorCpu.user / 1000, cpuSystemMs: orchestratorCpu.system / 1000 }, storedRun),
       },
       load1: { start: round(load0, 2), end: round(loadavg()[0]!, 2) },
     };
@@ -376,14 +420,20 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
 
 /** The process that saturates first names the bottleneck; a machine near all its cores is itself the limit. */
 function limitingResource(r: ScenarioResult): string {
-  const cpu = r.cpu as { servers: Array<{ cpuPct: number; elu: number; loopDelayP99Ms: number }>; agentsPct: number; wsPct: number | null };
+  const cpu = r.cpu as {
+    servers: Array<{ cpuPct: number; elu: number; loopDelayP99Ms: number }>;
+    agentsPct: number;
+    wsPct: number | null;
+    orchestratorPct: number;
+  };
   const cores = cpus().length;
-  const total = cpu.servers.reduce((a, s) => a + s.cpuPct, 0) + cpu.agentsPct + (cpu.wsPct ?? 0);
+  const total = cpu.servers.reduce((a, s) => a + s.cpuPct, 0) + cpu.agentsPct + (cpu.wsPct ?? 0) + cpu.orchestratorPct;
   const busiest = cpu.servers.reduce((a, s) => (s.elu > a.elu ? s : a), cpu.servers[0]!);
   const parts = [
     `server event loop ${Math.round(busiest.elu * 100)} % busy (${busiest.cpuPct} % CPU, loop delay p99 ${busiest.loopDelayP99Ms} ms)`,
     `simulated agents ${cpu.agentsPct} % CPU`,
     ...(cpu.wsPct !== null ? [`WebSocket clients ${cpu.wsPct} % CPU`] : []),
+    `orchestrator ${cpu.orchestratorPct} % CPU`,
     `all load processes ${Math.round(total)} % of ${cores * 100} %`,
   ];
   let verdict: string;

@@ -5,17 +5,9 @@
  * outbox, an agent keeps at most `maxInFlight` events unacknowledged and queues the rest: an event's
  * `ts` is its generation time, so queueing shows in the measured latency instead of being hidden.
  */
-import {
-  buildTopic,
-  encodePayload,
-  newEventId,
-  type AccessEvent,
-  type Health,
-  type MovementEvent,
-  type Status,
-} from '@portail/protocol';
-import mqtt, { type MqttClient } from 'mqtt';
-import { LatencyHistogram, rateFraction, type Shape } from './load-common.js';
+import { buildTopic, encodePayload, type Health, type Status } from '@portail/protocol';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import { createLoadEventSource, LatencyHistogram, rateFraction, type LoadAgentEvents, type LoadEventKey, type Shape } from './load-common.js';
 
 export interface AgentsInput {
   url: string;
@@ -52,86 +44,30 @@ interface Agent {
   site: string;
   agent: string;
   client: MqttClient;
+  events: LoadAgentEvents;
+  /** topics built once: the publish path is per event */
+  topics: Record<LoadEventKey | 'health', string>;
   inFlight: number;
-  /** generation times (epoch ms) of events waiting for a window slot */
+  /**
+   * generation times (epoch ms) of events waiting for a window slot, oldest at `head`: a queue
+   * without `Array.shift`, which copies the whole array once it is large (a server that falls
+   * behind makes it large)
+   */
   backlog: number[];
-  passage: number;
-  counts: { in: number; out: number };
+  head: number;
 }
+
+const backlogOf = (a: Agent): number => a.backlog.length - a.head;
 
 const send = (m: AgentsToParent): void => {
   process.send?.(m);
 };
 
-const DECISIONS: Array<[AccessEvent['decision'], number]> = [
-  ['confirmed', 0.7],
-  ['accepted', 0.2],
-  ['no_face', 0.04],
-  ['mismatch', 0.03],
-  ['low_quality', 0.02],
-  ['unknown_credential', 0.005],
-  ['revoked', 0.003],
-  ['expired', 0.002],
-];
-
-function decision(r: number): AccessEvent['decision'] {
-  let acc = 0;
-  for (const [d, p] of DECISIONS) {
-    acc += p;
-    if (r < acc) return d;
-  }
-  return 'confirmed';
-}
-
-let seq = 0;
-function makeEvent(a: Agent, tsMs: number, accessShare: number): { key: 'access' | 'movement'; value: AccessEvent | MovementEvent } {
-  seq += 1;
-  const ts = new Date(tsMs).toISOString();
-  if (Math.random() < accessShare) {
-    a.passage += 1;
-    const d = decision(Math.random());
-    const biometric = d !== 'accepted' && d !== 'revoked' && d !== 'unknown_credential' && d !== 'expired';
-    const value: AccessEvent = {
-      id: newEventId(),
-      v: 1,
-      site: a.site,
-      agent: a.agent,
-      camera: 'entrance',
-      ts,
-      passageId: `p-${a.passage.toString(36)}`,
-      credentialId: `c${(seq % 99_999_999).toString(32).padStart(8, 'a').slice(0, 8)}`,
-      decision: d,
-      biometric,
-      ...(biometric
-        ? {
-            scores: { similarity: d === 'mismatch' ? 0.12 : 0.61, threshold: 0.36, liveness: 0.97, quality: 0.88 },
-            timingsMs: { credential: 0.4, align: 0.8, quality: 0.3, liveness: 9.1, embed: 7.6, total: 18.2, window: 1000, frames: 6 },
-            modelId: 'faceplugin-fr-feature-512d',
-          }
-        : {}),
-    };
-    return { key: 'access', value };
-  }
-  const r = Math.random();
-  const base = { id: newEventId(), v: 1 as const, site: a.site, agent: a.agent, camera: 'hall', ts, rule: 'entry' };
-  if (r < 0.15) {
-    a.counts.in += 1;
-    return { key: 'movement', value: { ...base, kind: 'line_counts', counts: { ...a.counts } } };
-  }
-  if (r < 0.18) return { key: 'movement', value: { ...base, kind: 'tailgating', rule: 'gate-tailgating', trackId: randomTrack(), excess: 1 } };
-  if (r < 0.2) return { key: 'movement', value: { ...base, kind: 'wrong_way', trackId: randomTrack(), direction: 'out', box: [120.5, 40.2, 88.1, 230.7] } };
-  return {
-    key: 'movement',
-    value: { ...base, kind: 'line_crossing', trackId: randomTrack(), direction: Math.random() < 0.9 ? 'in' : 'out', box: [339.1, 15.9, 210.3, 383.9] },
-  };
-}
-
-const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
-function randomTrack(): string {
-  let s = '';
-  for (let i = 0; i < 16; i++) s += B32[Math.floor(Math.random() * 32)];
-  return s;
-}
+// mqtt.js calls its `log` ~25 times per QoS 1 publish and acknowledgement; the default, `debug`,
+// costs a call and an `enabled` check each time even when off
+const quiet = (): void => {};
+const QOS1: IClientPublishOptions = { qos: 1 };
+const QOS0: IClientPublishOptions = { qos: 0 };
 
 function status(a: Agent): Status {
   return {
@@ -166,6 +102,7 @@ function health(a: Agent, uptimeS: number): Health {
 }
 
 async function main(input: AgentsInput): Promise<void> {
+  const source = createLoadEventSource({ accessShare: input.accessShare });
   const agents: Agent[] = [];
   for (const site of input.sites) {
     for (let i = 1; i <= input.agentsPerSite; i++) {
@@ -176,8 +113,18 @@ async function main(input: AgentsInput): Promise<void> {
         clean: true,
         reconnectPeriod: 1_000,
         keepalive: 30,
+        log: quiet,
       });
-      const a: Agent = { site, agent, client, inFlight: 0, backlog: [], passage: 0, counts: { in: 0, out: 0 } };
+      const a: Agent = {
+        site,
+        agent,
+        client,
+        events: source.forAgent(site, agent),
+        topics: { access: buildTopic('access', site, agent), movement: buildTopic('movement', site, agent), health: buildTopic('health', site, agent) },
+        inFlight: 0,
+        backlog: [],
+        head: 0,
+      };
       await client.publishAsync(buildTopic('status', site, agent), encodePayload('status', status(a)), { qos: 1, retain: true });
       agents.push(a);
     }
@@ -199,14 +146,14 @@ async function main(input: AgentsInput): Promise<void> {
   let validated = 0;
 
   const publishOne = (a: Agent, tsMs: number): void => {
-    const { key, value } = makeEvent(a, tsMs, input.accessShare);
+    const { key, json } = a.events.next(tsMs);
     // every event is valid by construction; one in 200 goes through the protocol's own validation
-    // (as the agent's encodePayload does), so a drift of this generator from the contract fails loudly
-    const json = published % 200 === 0 ? (validated++, encodePayload(key, value as never)) : JSON.stringify(value);
+    // (as the agent's encodePayload does), so a drift of the templates from the contract fails loudly
+    const payload = published % 200 === 0 ? (validated++, encodePayload(key, JSON.parse(json) as never)) : json;
     a.inFlight += 1;
     published += 1;
     const sentAt = performance.now();
-    a.client.publish(buildTopic(key, a.site, a.agent), json, { qos: 1 }, (err) => {
+    a.client.publish(a.topics[key], payload, QOS1, (err) => {
       a.inFlight -= 1;
       if (err) errors += 1;
       else {
@@ -217,12 +164,23 @@ async function main(input: AgentsInput): Promise<void> {
     });
   };
   const pump = (a: Agent): void => {
-    while (a.inFlight < input.maxInFlight && a.backlog.length > 0) publishOne(a, a.backlog.shift()!);
+    while (a.inFlight < input.maxInFlight && a.head < a.backlog.length) {
+      const tsMs = a.backlog[a.head++]!;
+      if (a.head === a.backlog.length) {
+        a.backlog.length = 0;
+        a.head = 0;
+      }
+      publishOne(a, tsMs);
+    }
+    if (a.head > 4096 && a.head * 2 > a.backlog.length) {
+      a.backlog.splice(0, a.head);
+      a.head = 0;
+    }
   };
 
   const healthTimer = setInterval(() => {
     const up = Math.round((Date.now() - start) / 1000);
-    for (const a of agents) a.client.publish(buildTopic('health', a.site, a.agent), JSON.stringify(health(a, up)), { qos: 0 });
+    for (const a of agents) a.client.publish(a.topics.health, JSON.stringify(health(a, up)), QOS0);
   }, 5_000);
 
   let last = start;
@@ -245,7 +203,7 @@ async function main(input: AgentsInput): Promise<void> {
       } else {
         // capacity: keep every agent's window full
         for (const a of agents) {
-          while (a.inFlight + a.backlog.length < input.maxInFlight) {
+          while (a.inFlight + backlogOf(a) < input.maxInFlight) {
             generated += 1;
             a.backlog.push(now);
           }
@@ -254,7 +212,7 @@ async function main(input: AgentsInput): Promise<void> {
       }
       if (now - lastProgress >= 1_000) {
         lastProgress = now;
-        const backlog = agents.reduce((s, a) => s + a.backlog.length, 0);
+        const backlog = agents.reduce((s, a) => s + backlogOf(a), 0);
         send({ type: 'progress', tS: (now - start) / 1000, generated, acked, backlog, errors });
       }
       if (now >= endAt) return resolve();
@@ -265,7 +223,7 @@ async function main(input: AgentsInput): Promise<void> {
   clearInterval(healthTimer);
   // what was generated is delivered, as an outbox would: wait for the backlog and the window (bounded)
   const drainUntil = Date.now() + 60_000;
-  while (Date.now() < drainUntil && agents.some((a) => a.backlog.length > 0 || a.inFlight > 0)) {
+  while (Date.now() < drainUntil && agents.some((a) => backlogOf(a) > 0 || a.inFlight > 0)) {
     await new Promise((r) => setTimeout(r, 20));
   }
   const wallMs = Date.now() - start;
@@ -276,7 +234,7 @@ async function main(input: AgentsInput): Promise<void> {
     published,
     acked,
     errors,
-    backlogAtEnd: agents.reduce((s, a) => s + a.backlog.length + a.inFlight, 0),
+    backlogAtEnd: agents.reduce((s, a) => s + backlogOf(a) + a.inFlight, 0),
     wallMs,
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,

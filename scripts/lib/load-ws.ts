@@ -3,10 +3,13 @@
  * Latency of an event = receipt time − its edge `ts` (the simulated agent's generation time; both
  * clocks are this machine's). Every client finds the events in the frame's bytes instead of
  * decoding and parsing it (20 parses of every event cost this process about half a core, taken from
- * the server on this 2-core machine); client 0 also keeps every id to count duplicates.
+ * the server on this 2-core machine); client 0 also keeps every id to count duplicates. The K clients
+ * get the same frames (each over its own socket): a frame byte-for-byte equal to one another client
+ * already scanned is compared instead of scanned again (`FrameScanCache`), and its events are still
+ * counted and timed by every client at its own receipt time.
  */
 import WebSocket from 'ws';
-import { LatencyHistogram, type LatencyHistogramJson } from './load-common.js';
+import { ByteKeySet, FrameScanCache, ID_CHARS, LatencyHistogram, type LatencyHistogramJson } from './load-common.js';
 
 export interface WsInput {
   /** clients are spread over these servers round-robin (one per instance) */
@@ -24,38 +27,19 @@ export type WsToParent =
       duplicates: number;
       closed: number;
       frames: number;
+      /** frames found byte-for-byte equal to one already scanned (by another client) / scanned */
+      framesReused: number;
+      framesScanned: number;
       histogram: LatencyHistogramJson;
+      /** client 0 only: edge ts → server receipt, and server receipt → client receipt */
+      toServer: LatencyHistogramJson;
+      fromServer: LatencyHistogramJson;
       cpuUserMs: number;
       cpuSystemMs: number;
       wallMs: number;
     };
 
-// An event message as the hub serialises it: `{"type":"event","kind":…,"event":{"id":"<uuid>",…,"ts":"…"`.
-// Found in the frame's bytes with Buffer.indexOf (no UTF-8 decoding of 20 copies of every frame, no
-// JSON.parse): a real console runs on another machine, and on this 2-core one every µs this process
-// spends is taken from the server it measures.
-const EVENT_MARK = Buffer.from('{"type":"event","kind":"');
-const ID_MARK = Buffer.from('"event":{"id":"');
-const TS_MARK = Buffer.from('"ts":"');
 const HELLO = Buffer.from('{"type":"hello"');
-const ID_CHARS = 36;
-
-const hourBase = new Map<string, number>();
-/** Epoch ms of the canonical `YYYY-MM-DDTHH:MM:SS.mmmZ` at `at` (what the agents send); Date.parse otherwise. */
-function tsMs(b: Buffer, at: number): number {
-  const d = (k: number): number => b[at + k]! - 48;
-  if (b[at + 23] === 90 /* Z */ && b[at + 19] === 46 /* . */ && b[at + 24] === 34 /* " */) {
-    const hour = b.toString('latin1', at, at + 13);
-    let base = hourBase.get(hour);
-    if (base === undefined) {
-      base = Date.parse(`${hour}:00:00.000Z`);
-      hourBase.set(hour, base);
-    }
-    return base + (d(14) * 10 + d(15)) * 60_000 + (d(17) * 10 + d(18)) * 1000 + d(20) * 100 + d(21) * 10 + d(22);
-  }
-  const end = b.indexOf(34, at);
-  return Date.parse(b.toString('latin1', at, end));
-}
 
 const send = (m: WsToParent): void => {
   process.send?.(m);
@@ -63,8 +47,11 @@ const send = (m: WsToParent): void => {
 
 async function main(input: WsInput): Promise<void> {
   const hist = new LatencyHistogram();
+  const toServer = new LatencyHistogram();
+  const fromServer = new LatencyHistogram();
   const received = new Array<number>(input.clients).fill(0);
-  const seen = new Set<string>();
+  const seen = new ByteKeySet(ID_CHARS);
+  const scans = new FrameScanCache();
   let duplicates = 0;
   let closed = 0;
   let frames = 0;
@@ -72,32 +59,35 @@ async function main(input: WsInput): Promise<void> {
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
 
-  // every client counts the events and their latencies; client 0 also keeps every id (duplicates)
+  // every client counts the events of each frame it receives and records their latencies at its own
+  // receipt time; client 0 also keeps every id (duplicates)
   const onFrame = (i: number, b: Buffer, now: number): void => {
-    let n = 0;
-    let at = b.indexOf(EVENT_MARK);
-    while (at >= 0) {
-      const id = b.indexOf(ID_MARK, at + EVENT_MARK.length);
-      if (id < 0) break;
-      const idAt = id + ID_MARK.length;
-      const ts = b.indexOf(TS_MARK, idAt + ID_CHARS);
-      if (ts < 0) break;
-      n += 1;
-      if (i === 0) {
-        const key = b.toString('latin1', idAt, idAt + ID_CHARS);
-        if (seen.has(key)) duplicates += 1;
-        else seen.add(key);
+    const ev = scans.scan(b);
+    for (let k = 0; k < ev.tsMs.length; k++) hist.record(now - ev.tsMs[k]!, ev.tsRun[k]);
+    received[i] = received[i]! + ev.n;
+    if (i === 0) {
+      // where the time goes: before the server received the event, or between its receipt and ours
+      let k = 0;
+      for (let r = 0; r < ev.tsMs.length; r++) {
+        for (let j = 0; j < ev.tsRun[r]!; j++, k++) {
+          const rx = ev.receivedMs[k]!;
+          if (Number.isNaN(rx)) continue;
+          toServer.record(rx - ev.tsMs[r]!);
+          fromServer.record(now - rx);
+        }
       }
-      hist.record(now - tsMs(b, ts + TS_MARK.length));
-      at = b.indexOf(EVENT_MARK, ts);
+      for (const idAt of ev.idAt) if (!seen.add(b, idAt)) duplicates += 1;
     }
-    received[i] = received[i]! + n;
   };
 
   await Promise.all(
     Array.from({ length: input.clients }, (_, i) => {
       const base = input.httpUrls[i % input.httpUrls.length]!.replace(/^http/, 'ws');
-      const ws = new WebSocket(`${base}/ws${input.batch ? '?batch=1' : ''}`, { perMessageDeflate: false });
+      // skipUTF8Validation: the frames are never decoded as text, only scanned for ASCII markers
+      const ws = new WebSocket(`${base}/ws${input.batch ? '?batch=1' : ''}`, {
+        perMessageDeflate: false,
+        skipUTF8Validation: true,
+      });
       sockets.push(ws);
       ws.on('message', (data: Buffer) => {
         const now = Date.now();
@@ -126,7 +116,11 @@ async function main(input: WsInput): Promise<void> {
         duplicates,
         closed,
         frames,
+        framesReused: scans.hits,
+        framesScanned: scans.misses,
         histogram: hist.toJSON(),
+        toServer: toServer.toJSON(),
+        fromServer: fromServer.toJSON(),
         cpuUserMs: cpu.user / 1000,
         cpuSystemMs: cpu.system / 1000,
         wallMs: Date.now() - t0,
