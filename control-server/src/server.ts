@@ -8,6 +8,7 @@ import type { LiveHubStats } from './http/ws/live-hub.js';
 import { createIngest } from './ingest/ingest-service.js';
 import { createTickBatcher, type TickBatcher } from './ingest/tick-batcher.js';
 import { startWalCheckpointer } from './ingest/wal-checkpointer.js';
+import { startEventWriter } from './ingest/event-writer.js';
 import type { IngestStats } from './ingest/ingest-stats.js';
 import { createLogger } from './infra/logger.js';
 import { hostPort, localHostFor } from './infra/net-url.js';
@@ -113,6 +114,13 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
     // that ingests (docs/performance.md); closed before the database
     const checkpointer = await startWalCheckpointer({ db, logger: logger.child({ module: 'store' }) });
     cleanups.push(() => checkpointer.close());
+    // the events of the embedded broker's batches are inserted by a worker thread (docs/performance.md);
+    // closed after the batchers (cleanups run in reverse), before the checkpointer and the database
+    const eventWriter =
+      config.ingest.eventWriter === 'worker' && config.mqtt.mode === 'embedded'
+        ? await startEventWriter({ db, logger: logger.child({ module: 'ingest' }) })
+        : undefined;
+    if (eventWriter) cleanups.push(() => eventWriter.close());
     const agents = createAgentRepository(db);
     const events = createEventRepository(db);
     const bus = createLiveBus((err) => logger.error({ err }, 'live listener failed'));
@@ -126,6 +134,7 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       onSyncState: (state) => late.sync?.onAgentState(state),
       // one transaction per batch of messages (scale: docs/performance.md)
       db,
+      ...(eventWriter ? { eventWriter } : {}),
       ...(config.sites ? { sites: config.sites } : {}),
     });
     const dbProbe = db.prepare('SELECT 1 AS one');
@@ -242,7 +251,7 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       const b = createTickBatcher({ ingest, logger: logger.child({ module: 'ingest' }) });
       batcher = b;
       cleanups.push(() => b.close());
-      for (const site of ownedSites) await broker.subscribeLocal(agentTopicsFilter(site), (topic, payload) => b.handle(topic, payload));
+      for (const site of ownedSites) await broker.subscribeLocal(agentTopicsFilter(site), (topic, payload, done) => b.handle(topic, payload, done));
     }
     const fastPath = batcher !== null;
     const subscriber: MqttSubscriber = await startMqttSubscriber({

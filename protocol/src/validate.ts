@@ -49,7 +49,12 @@ function decodeWith<T>(schema: z.ZodType, raw: Uint8Array | string, fast: FastCh
   }
   let value: unknown;
   try {
-    value = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
+    // a Buffer (what MQTT clients hand over) is decoded in place; `Buffer.from(buffer)` would copy it
+    const text =
+      typeof raw === 'string'
+        ? raw
+        : (Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)).toString('utf8');
+    value = JSON.parse(text);
   } catch (err) {
     return { ok: false, error: { code: 'INVALID_JSON', messages: [(err as Error).message] } };
   }

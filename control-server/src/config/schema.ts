@@ -278,6 +278,17 @@ export const configSchema = z.strictObject({
   ws: wsSchema.prefault({}).describe('live push to the console'),
   auth: authSchema.prefault({}).describe('operator accounts, sessions and roles'),
   cameras: camerasSchema.prefault({}).describe('camera snapshots (faces pixelated), live preview relay, enrolment capture'),
+  ingest: z
+    .strictObject({
+      eventWriter: z
+        .enum(['worker', 'inline'])
+        .default('worker')
+        .describe(
+          'where the embedded broker path writes events: a worker thread with its own SQLite connection (default: the inserts leave the event loop), or inline on the main thread',
+        ),
+    })
+    .prefault({})
+    .describe("ingest of the agents' messages (docs/performance.md)"),
   consoleDir: z
     .string()
     .min(1)

@@ -13,8 +13,9 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { ControlServerError } from '../infra/errors.js';
 import type { AgentRepository } from '../repositories/agent-repository.js';
-import type { EventRepository } from '../repositories/event-repository.js';
+import { normaliseTs, type EventRepository, type StoredEvent } from '../repositories/event-repository.js';
 import type { LiveBus, LiveMessage } from '../services/live-bus.js';
+import type { EventWriter, EventWriteResult } from './event-writer.js';
 import { cloneIngestStats, createIngestStats, type IngestStats, type RejectReason } from './ingest-stats.js';
 
 export type IngestOutcome =
@@ -46,6 +47,12 @@ export interface IngestDeps {
    * for hundreds of messages instead of two per event). Without it every statement commits alone.
    */
   db?: Database;
+  /**
+   * Where the events of `beginAsync` batches are written: a worker thread with its own connection
+   * (event-writer.ts), so the inserts leave the event loop. Without it, or once it is gone, they are
+   * written on `db` like the other batches.
+   */
+  eventWriter?: EventWriter;
   /** sites this instance owns (scale-out); messages of other sites are counted and dropped. All when absent. */
   sites?: readonly string[];
   /** an event whose edge ts is further than this in the future is flagged (default 5 min) */
@@ -70,11 +77,24 @@ export interface IngestBatch {
   commit(): { ok: true } | { ok: false; error: string };
 }
 
+/** A batch whose events are written by the event writer (when there is one): its commit is asynchronous. */
+export interface AsyncIngestBatch {
+  handle(topic: string, payload: Uint8Array): IngestOutcome;
+  readonly size: number;
+  /** As `IngestBatch.commit`; the next batch may be opened (and handled) before this resolves. */
+  commit(): Promise<{ ok: true } | { ok: false; error: string }>;
+}
+
 export interface Ingest {
   /** Handle one MQTT message synchronously: when it returns, a valid message is in SQLite. */
   handle(topic: string, payload: Uint8Array): IngestOutcome;
   /** Open a batch (one at a time): the MQTT subscriber opens one per socket read and commits it before acknowledging. */
   begin(): IngestBatch;
+  /**
+   * Open a batch whose events go to the event writer (the embedded broker's tick batcher). Opening
+   * the next one is allowed as soon as this one's `commit()` was called; commits resolve in order.
+   */
+  beginAsync(): AsyncIngestBatch;
   stats(): IngestStats;
 }
 
@@ -86,6 +106,7 @@ const DECODE_REASON: Record<DecodeErrorCode, RejectReason> = {
 };
 
 const MAX_LOGGED_MESSAGES = 3;
+const MAX_CACHED_ROUTES = 4_096;
 const DEFAULT_MAX_CLOCK_AHEAD_MS = 5 * 60_000;
 const DEFAULT_MAX_CLOCK_BEHIND_MS = 8 * 86_400_000;
 
@@ -111,10 +132,27 @@ interface Staged {
   logs: Array<() => void>;
   /** last receipt per agent: one UPDATE per agent per batch instead of one per event */
   touches: Map<string, { site: string; agent: string; at: string }>;
+  /** the events are written by the event writer (`beginAsync`) */
+  offload: boolean;
+  /** offloaded events: their rows, flat (EVENT_ROW_FIELDS values each), and what makes them live once stored */
+  rows: string[];
+  queued: QueuedEvent[];
 }
 
-function newStaged(): Staged {
+interface QueuedEvent {
+  key: EventTopicKey;
+  value: PayloadOf<EventTopicKey>;
+  ts: string;
+  receivedAt: string;
+  payloadJson: string;
+  nowMs: number;
+}
+
+function newStaged(offload: boolean): Staged {
   return {
+    offload,
+    rows: [],
+    queued: [],
     size: 0,
     valid: 0,
     failed: null,
@@ -192,32 +230,79 @@ export function createIngest(deps: IngestDeps): Ingest {
     nowMs: number,
   ): IngestOutcome {
     const { inserted, event } = events.insert(key, value, receivedAt);
-    st.touches.set(`${value.site}/${value.agent}`, { site: value.site, agent: value.agent, at: receivedAt });
+    touchLater(st, value.site, value.agent, receivedAt);
     if (!inserted) {
       st.duplicates += 1;
       return { kind: 'duplicate', id: value.id };
     }
+    stored(st, key, event, nowMs);
+    return { kind: 'stored', id: value.id };
+  }
+
+  function touchLater(st: Staged, site: string, agent: string, at: string): void {
+    const k = `${site}/${agent}`;
+    const t = st.touches.get(k);
+    if (t) t.at = at;
+    else st.touches.set(k, { site, agent, at });
+  }
+
+  function stored(st: Staged, key: EventTopicKey, event: StoredEvent, nowMs: number): void {
     st.stored += 1;
-    const skew = Date.parse(value.ts) - nowMs;
+    const skew = Date.parse(event.ts) - nowMs;
     if (skew > aheadMs) st.skewFuture += 1;
     else if (-skew > behindMs) st.skewPast += 1;
     st.live.push({ type: 'event', kind: key, event });
-    return { kind: 'stored', id: value.id };
   }
+
+  /** An event of an offloaded batch: its row for the event writer, and what to push once stored. */
+  function queueEvent(
+    st: Staged,
+    key: EventTopicKey,
+    value: PayloadOf<EventTopicKey>,
+    receivedAt: string,
+    nowMs: number,
+  ): void {
+    const ts = normaliseTs(value.ts);
+    const payloadJson = JSON.stringify(value);
+    st.rows.push(value.id, key, value.site, value.agent, value.camera, ts, receivedAt, payloadJson);
+    st.queued.push({ key, value, ts, receivedAt, payloadJson, nowMs });
+    touchLater(st, value.site, value.agent, receivedAt);
+  }
+
+  // Topics are few (a handful per agent) and each message parsed two of them with split + regexes:
+  // the verdict is kept per topic string. Bounded, so a client inventing topics cannot grow it.
+  const routes = new Map<string, ParsedTopic | 'site' | null>();
+  function route(topic: string): ParsedTopic | 'site' | null {
+    let r = routes.get(topic);
+    if (r === undefined) {
+      r = parseSiteTopic(topic) ? 'site' : parseTopic(topic);
+      if (routes.size >= MAX_CACHED_ROUTES) routes.clear();
+      routes.set(topic, r);
+    }
+    return r;
+  }
+  // one ISO string per clock millisecond: at 10 000 messages/s most share it with their neighbours
+  let isoMs = Number.NaN;
+  let isoAt = '';
 
   /** Count, route and validate one message; a valid one queues its database work in `st`. */
   function handleIn(st: Staged, topic: string, payload: Uint8Array): IngestOutcome {
     stats.received += 1;
     st.size += 1;
     const nowDate = now();
-    const receivedAt = nowDate.toISOString();
+    const nowMs = nowDate.getTime();
+    if (nowMs !== isoMs) {
+      isoMs = nowMs;
+      isoAt = nowDate.toISOString();
+    }
+    const receivedAt = isoAt;
     stats.lastMessageAt = receivedAt;
+    const parsed = route(topic);
     // the server's own site sync publications come back through the wildcard subscription
-    if (parseSiteTopic(topic)) {
+    if (parsed === 'site') {
       stats.ignored += 1;
       return { kind: 'ignored' };
     }
-    const parsed = parseTopic(topic);
     if (!parsed) return reject('unknown_topic', topic, payload.byteLength, ['topic is not part of the protocol']);
     // the server's own publications come back through the wildcard subscription
     if (parsed.key === 'config') {
@@ -237,7 +322,11 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (wrong) return reject('topic_mismatch', topic, payload.byteLength, wrong);
     st.valid += 1;
     const key = parsed.key;
-    st.writes.push(() => write(st, key, value, receivedAt, nowDate.getTime()));
+    if (st.offload && (key === 'access' || key === 'movement' || key === 'camera')) {
+      queueEvent(st, key, value as PayloadOf<EventTopicKey>, receivedAt, nowMs);
+      return { kind: 'pending' };
+    }
+    st.writes.push(() => write(st, key, value, receivedAt, nowMs));
     return { kind: 'pending' };
   }
 
@@ -318,23 +407,82 @@ export function createIngest(deps: IngestDeps): Ingest {
   // (an HTTP handler) can interleave with it, and a failure takes back the batch and nothing else
   const runWrites = (st: Staged): void => {
     for (const w of st.writes) st.results.push(w());
-    for (const t of st.touches.values()) agents.touch(t.site, t.agent, t.at);
+    // an offloaded batch's touches go with its events
+    if (!st.offload) for (const t of st.touches.values()) agents.touch(t.site, t.agent, t.at);
   };
   const writeTx = db ? db.transaction(runWrites) : runWrites;
+  // the events of an offloaded batch when there is no event writer (any more): on this connection
+  const runQueued = (st: Staged): Uint8Array => {
+    const inserted = new Uint8Array(st.queued.length);
+    for (let i = 0; i < st.queued.length; i++) {
+      const q = st.queued[i]!;
+      inserted[i] = events.insert(q.key, q.value, q.receivedAt).inserted ? 1 : 0;
+    }
+    for (const t of st.touches.values()) agents.touch(t.site, t.agent, t.at);
+    return inserted;
+  };
+  const queuedTx = db ? db.transaction(runQueued) : runQueued;
 
-  function commit(st: Staged): { ok: true } | { ok: false; error: string } {
-    open = null;
+  type Committed = { ok: true } | { ok: false; error: string };
+
+  function failed(st: Staged, err: unknown): Committed {
+    // a database failure is ours, not the sender's: nothing of the batch is stored or acknowledged
+    log.error({ err, messages: st.valid }, 'ingest could not store a batch of valid messages');
+    stats.storeErrors += st.valid;
+    st.results = st.writes.map(() => ({ kind: 'store_error' }));
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+
+  function commit(st: Staged): Committed {
     if (st.writes.length > 0) {
       try {
         writeTx(st);
       } catch (err) {
-        // a database failure is ours, not the sender's: nothing of the batch is stored or acknowledged
-        log.error({ err, messages: st.valid }, 'ingest could not store a batch of valid messages');
-        stats.storeErrors += st.valid;
-        st.results = st.writes.map(() => ({ kind: 'store_error' }));
-        return { ok: false, error: err instanceof Error ? err.message : String(err) };
+        return failed(st, err);
       }
     }
+    return published(st);
+  }
+
+  /**
+   * The commit of an offloaded batch: its other writes (status, health…) here, its events by the
+   * event writer. If the events fail after the other writes succeeded, the batch is reported failed
+   * and handled again: status and health are upserts of the same values, events are idempotent.
+   */
+  async function commitOffloaded(st: Staged): Promise<Committed> {
+    if (st.queued.length === 0) return commit(st);
+    if (st.writes.length > 0) {
+      try {
+        writeTx(st);
+      } catch (err) {
+        return failed(st, err);
+      }
+    }
+    const writer = deps.eventWriter;
+    let result: EventWriteResult;
+    if (writer?.alive) {
+      const touches: string[] = [];
+      for (const t of st.touches.values()) touches.push(t.at, t.site, t.agent);
+      result = await writer.write({ rows: st.rows, touches });
+    } else {
+      try {
+        result = { ok: true, inserted: queuedTx(st) };
+      } catch (err) {
+        result = { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    if (!result.ok) return failed(st, new Error(result.error));
+    for (let i = 0; i < st.queued.length; i++) {
+      const q = st.queued[i]!;
+      if (result.inserted[i] === 1)
+        stored(st, q.key, events.adopt(q.key, q.value, q.ts, q.receivedAt, q.payloadJson), q.nowMs);
+      else st.duplicates += 1;
+    }
+    return published(st);
+  }
+
+  /** Counters, logs and live pushes of a stored batch. */
+  function published(st: Staged): Committed {
     stats.stored += st.stored;
     stats.duplicates += st.duplicates;
     stats.statusUpdates += st.statusUpdates;
@@ -358,34 +506,56 @@ export function createIngest(deps: IngestDeps): Ingest {
     skewLogAt = t;
     log.warn(
       { future, past, totals: stats.clockSkew, maxAheadMs: aheadMs, maxBehindMs: behindMs },
-      'events with an edge clock far from server time (retention deletes by edge time): check the agents\' clocks',
+      "events with an edge clock far from server time (retention deletes by edge time): check the agents' clocks",
     );
   }
 
-  function openStaged(): Staged {
+  function openStaged(offload: boolean): Staged {
     if (open) throw new ControlServerError('SERVER_ERR_INGEST_BATCH_OPEN', 'an ingest batch is already open');
-    open = newStaged();
+    open = newStaged(offload);
     return open;
   }
 
+  /** The batch stops accepting messages; the next one may open. */
+  function close(st: Staged): void {
+    if (open === st) open = null;
+  }
+
   function begin(): IngestBatch {
-    const st = openStaged();
+    const st = openStaged(false);
     return {
       handle: (topic, payload) => handleIn(st, topic, payload),
       get size() {
         return st.size;
       },
-      commit: () => commit(st),
+      commit: () => {
+        close(st);
+        return commit(st);
+      },
+    };
+  }
+
+  function beginAsync(): AsyncIngestBatch {
+    const st = openStaged(deps.eventWriter !== undefined);
+    return {
+      handle: (topic, payload) => handleIn(st, topic, payload),
+      get size() {
+        return st.size;
+      },
+      commit: () => {
+        close(st);
+        return commitOffloaded(st);
+      },
     };
   }
 
   function handle(topic: string, payload: Uint8Array): IngestOutcome {
-    const st = openStaged();
+    const st = openStaged(false);
     const outcome = handleIn(st, topic, payload);
+    close(st);
     commit(st);
     return outcome.kind === 'pending' ? (st.results[0] ?? { kind: 'store_error' }) : outcome;
   }
 
-  return { handle, begin, stats: () => cloneIngestStats(stats) };
+  return { handle, begin, beginAsync, stats: () => cloneIngestStats(stats) };
 }
-

@@ -193,7 +193,9 @@ describe('ingest through the embedded broker', () => {
     };
     await publishValid(agent, 'syncState', state);
     await ws.waitFor(
-      (m) => m.type === 'agent' && (m.agent as { syncState: { appliedVersion: number } | null }).syncState?.appliedVersion === 7,
+      (m) =>
+        m.type === 'agent' &&
+        (m.agent as { syncState: { appliedVersion: number } | null }).syncState?.appliedVersion === 7,
       'agent push with its sync state',
     );
     const list = await getJson<{ agents: { agent: string; syncState: unknown }[] }>(h.server.httpUrl, '/api/agents');

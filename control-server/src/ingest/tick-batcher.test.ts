@@ -1,14 +1,20 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Ingest, IngestBatch } from './ingest-service.js';
+import type { AsyncIngestBatch, Ingest } from './ingest-service.js';
 import { createTickBatcher } from './tick-batcher.js';
 
-/** An ingest that records its batches and fails the commits it is told to. */
-function fakeIngest(failCommits: number): { ingest: Ingest; batches: string[][] } {
+/**
+ * An ingest that records its batches and fails the commits it is told to. With `hold`, each commit
+ * waits until the test releases it (an event writer still busy with the previous batch).
+ */
+function fakeIngest(failCommits: number, hold = false) {
   const batches: string[][] = [];
+  const releases: Array<() => void> = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
   let fails = failCommits;
   const ingest = {
-    begin(): IngestBatch {
+    beginAsync(): AsyncIngestBatch {
       const topics: string[] = [];
       return {
         handle(topic) {
@@ -18,8 +24,12 @@ function fakeIngest(failCommits: number): { ingest: Ingest; batches: string[][] 
         get size() {
           return topics.length;
         },
-        commit() {
+        async commit() {
           batches.push(topics);
+          inFlight += 1;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          if (hold) await new Promise<void>((r) => releases.push(r));
+          inFlight -= 1;
           if (fails > 0) {
             fails -= 1;
             return { ok: false, error: 'disk full' };
@@ -29,7 +39,7 @@ function fakeIngest(failCommits: number): { ingest: Ingest; batches: string[][] 
       };
     },
   } as unknown as Ingest;
-  return { ingest, batches };
+  return { ingest, batches, releases, maxInFlight: () => maxInFlight };
 }
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +48,12 @@ describe('tick batcher', () => {
   it('commits the messages of one turn together, then the next turn separately', async () => {
     const { ingest, batches } = fakeIngest(0);
     const seen: string[] = [];
-    const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), observe: (t) => seen.push(t), minCommitIntervalMs: 0 });
+    const b = createTickBatcher({
+      ingest,
+      logger: pino({ level: 'silent' }),
+      observe: (t) => seen.push(t),
+      minCommitIntervalMs: 0,
+    });
     b.handle('t1', Buffer.from('{}'));
     b.handle('t2', Buffer.from('{}'));
     expect(batches).toEqual([]);
@@ -47,30 +62,94 @@ describe('tick batcher', () => {
     await tick();
     expect(batches).toEqual([['t1', 't2'], ['t3']]);
     expect(seen).toEqual(['t1', 't2', 't3']);
-    b.close();
+    await b.close();
   });
 
   it('keeps a batch whose commit failed and handles it again, once', async () => {
     const { ingest, batches } = fakeIngest(1);
     const seen: string[] = [];
-    const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), observe: (t) => seen.push(t), retryMs: 20, minCommitIntervalMs: 0 });
+    const b = createTickBatcher({
+      ingest,
+      logger: pino({ level: 'silent' }),
+      observe: (t) => seen.push(t),
+      retryMs: 20,
+      minCommitIntervalMs: 0,
+    });
     b.handle('a', Buffer.from('{}'));
     b.handle('b', Buffer.from('{}'));
     await tick();
     expect(b.retained).toBe(2);
     await tick(60);
-    expect(batches).toEqual([['a', 'b'], ['a', 'b']]);
+    expect(batches).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
     expect(b.retained).toBe(0);
     // observers saw each message once: a retry is not a new message
     expect(seen).toEqual(['a', 'b']);
-    b.close();
+    await b.close();
   });
 
-  it('commits what is pending when closed', () => {
-    const { ingest, batches } = fakeIngest(0);
-    const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }) });
+  it('commits one batch at a time: the next gathers while one is in flight, then goes at once', async () => {
+    const { ingest, batches, releases, maxInFlight } = fakeIngest(0, true);
+    const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), minCommitIntervalMs: 0 });
+    b.handle('a', Buffer.from('{}'));
+    await tick();
+    expect(batches).toEqual([['a']]);
+    // the writer is still busy with [a]: these wait, together, however many turns pass
+    b.handle('b', Buffer.from('{}'));
+    await tick();
+    b.handle('c', Buffer.from('{}'));
+    await tick(5);
+    expect(batches).toEqual([['a']]);
+    releases.shift()!();
+    await tick();
+    expect(batches).toEqual([['a'], ['b', 'c']]);
+    releases.shift()!();
+    await tick();
+    expect(maxInFlight()).toBe(1);
+    await b.close();
+  });
+
+  it('releases a message to the broker only once its batch is committed (or kept for a retry)', async () => {
+    const { ingest, releases } = fakeIngest(1, true);
+    const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), minCommitIntervalMs: 0, retryMs: 60_000 });
+    const acked: string[] = [];
+    b.handle('a', Buffer.from('{}'), () => acked.push('a'));
+    await tick();
+    b.handle('b', Buffer.from('{}'), () => acked.push('b'));
+    await tick();
+    expect(acked).toEqual([]);
+    // the first commit fails: [a] is kept in memory for a retry, and acknowledged
+    releases.shift()!();
+    await tick();
+    expect(acked).toEqual(['a']);
+    expect(b.retained).toBe(1);
+    expect(acked).not.toContain('b');
+    releases.shift()!();
+    await tick();
+    expect(acked).toEqual(['a', 'b']);
+    await b.close();
+  });
+
+  it('commits what is pending when closed, after the commit in flight, and then accepts nothing', async () => {
+    const { ingest, batches, releases } = fakeIngest(0, true);
+    const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), minCommitIntervalMs: 0 });
     b.handle('x', Buffer.from('{}'));
-    b.close();
-    expect(batches).toEqual([['x']]);
+    await tick();
+    b.handle('y', Buffer.from('{}'));
+    let closed = false;
+    const closing = b.close().then(() => {
+      closed = true;
+    });
+    b.handle('z', Buffer.from('{}'));
+    await tick();
+    expect(closed).toBe(false);
+    releases.shift()!();
+    await tick();
+    expect(batches).toEqual([['x'], ['y']]);
+    releases.shift()!();
+    await closing;
+    expect(batches).toEqual([['x'], ['y']]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Ingest, IngestBatch } from './ingest-service.js';
+import type { AsyncIngestBatch, Ingest } from './ingest-service.js';
 
 export interface TickBatcherOptions {
   ingest: Ingest;
@@ -20,10 +20,16 @@ export interface TickBatcherOptions {
 }
 
 export interface TickBatcher {
-  handle(topic: string, payload: Buffer): void;
+  /**
+   * `release` is called once the message's batch is committed, or kept for a retry after a failed
+   * commit. The embedded broker reads nothing more from the publishing agent until then, so when the
+   * database falls behind, the agents' outboxes hold the next messages instead of this process's memory.
+   */
+  handle(topic: string, payload: Buffer, release?: () => void): void;
   /** messages waiting for a retry after a failed commit */
   readonly retained: number;
-  close(): void;
+  /** Commits what is pending, waits for the commit in flight, then stops. */
+  close(): Promise<void>;
 }
 
 /**
@@ -37,30 +43,67 @@ export function createTickBatcher(opts: TickBatcherOptions): TickBatcher {
   const log = opts.logger;
   const retryMs = opts.retryMs ?? 1_000;
   const maxRetained = opts.maxRetainedMessages ?? 100_000;
-  let open: { batch: IngestBatch; raw: Array<[string, Buffer]> } | null = null;
+  let open: { batch: AsyncIngestBatch; raw: Array<[string, Buffer]>; releases: Array<() => void> } | null = null;
   const failed: Array<Array<[string, Buffer]>> = [];
   let retained = 0;
   let retryTimer: NodeJS.Timeout | null = null;
   let closed = false;
   const minIntervalMs = opts.minCommitIntervalMs ?? 15;
   let lastFlush = 0;
+  // One commit at a time (the event writer answers in order anyway): while one is in flight the next
+  // batch keeps gathering messages and is committed as soon as it returns. A writer that falls behind
+  // thus gets fewer, larger batches instead of a growing queue of small ones.
+  let inFlight: Promise<void> | null = null;
+  let flushWanted = false;
 
   function flush(): void {
+    if (inFlight) {
+      flushWanted = true;
+      return;
+    }
     const o = open;
     open = null;
     lastFlush = Date.now();
     if (!o) return;
-    const done = o.batch.commit();
-    if (done.ok) return;
-    failed.push(o.raw);
-    retained += o.raw.length;
-    while (retained > maxRetained && failed.length > 1) {
-      const dropped = failed.shift()!;
-      retained -= dropped.length;
-      log.error({ messages: dropped.length }, 'ingest retry queue full: the oldest failed batch is dropped');
+    inFlight = o.batch.commit().then(
+      (done) => settle(o.raw, o.releases, done),
+      (err: unknown) =>
+        settle(o.raw, o.releases, { ok: false, error: err instanceof Error ? err.message : String(err) }),
+    );
+  }
+
+  function settle(
+    raw: Array<[string, Buffer]>,
+    releases: Array<() => void>,
+    done: { ok: true } | { ok: false; error: string },
+  ): void {
+    inFlight = null;
+    for (const release of releases) {
+      try {
+        release();
+      } catch (err) {
+        // the broker's own callback: a client gone meanwhile is not the batch's problem
+        log.debug({ err }, 'broker release callback failed');
+      }
     }
-    log.error({ messages: o.raw.length, error: done.error, retryMs }, 'ingest batch not stored: it will be handled again');
-    retryTimer ??= setTimeout(retry, retryMs);
+    if (!done.ok) {
+      failed.push(raw);
+      retained += raw.length;
+      while (retained > maxRetained && failed.length > 1) {
+        const dropped = failed.shift()!;
+        retained -= dropped.length;
+        log.error({ messages: dropped.length }, 'ingest retry queue full: the oldest failed batch is dropped');
+      }
+      log.error(
+        { messages: raw.length, error: done.error, retryMs },
+        'ingest batch not stored: it will be handled again',
+      );
+      if (!closed) retryTimer ??= setTimeout(retry, retryMs);
+    }
+    if (flushWanted) {
+      flushWanted = false;
+      flush();
+    }
   }
 
   function retry(): void {
@@ -71,15 +114,19 @@ export function createTickBatcher(opts: TickBatcherOptions): TickBatcher {
     for (const raw of batches) for (const [topic, payload] of raw) add(topic, payload, false);
   }
 
-  function add(topic: string, payload: Buffer, observe: boolean): void {
-    if (closed) return;
+  function add(topic: string, payload: Buffer, observe: boolean, release?: () => void): void {
+    if (closed) {
+      // stopping: not stored; never released either, the connection is about to close
+      return;
+    }
     if (!open) {
-      open = { batch: opts.ingest.begin(), raw: [] };
+      open = { batch: opts.ingest.beginAsync(), raw: [], releases: [] };
       const waitMs = lastFlush + minIntervalMs - Date.now();
       if (waitMs > 0) setTimeout(flush, waitMs);
       else setImmediate(flush);
     }
     open.raw.push([topic, payload]);
+    if (release) open.releases.push(release);
     try {
       open.batch.handle(topic, payload);
       if (observe) opts.observe?.(topic, payload);
@@ -90,14 +137,19 @@ export function createTickBatcher(opts: TickBatcherOptions): TickBatcher {
   }
 
   return {
-    handle: (topic, payload) => add(topic, payload, true),
+    handle: (topic, payload, release) => add(topic, payload, true, release),
     get retained() {
       return retained;
     },
-    close() {
-      flush();
+    async close() {
+      if (closed) return;
+      // what is open now is committed after the one in flight; nothing new is accepted
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
+      while (inFlight || open) {
+        if (inFlight) await inFlight;
+        else flush();
+      }
     },
   };
 }

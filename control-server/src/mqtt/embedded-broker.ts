@@ -66,9 +66,12 @@ export interface EmbeddedBroker {
   /**
    * In-process subscription (the ingest fast path, docs/performance.md): messages matching `filter`
    * are handed over as they are routed, with no MQTT encoding, socket or client session in between.
-   * Not subject to the ACL: only the server itself can call it.
+   * Not subject to the ACL: only the server itself can call it. aedes reads nothing more from the
+   * publisher's socket until `done` is called (the ingest calls it once the message is committed):
+   * when the database falls behind, the agents' outboxes hold the rest, not this process's memory.
+   * (aedes sends a QoS 1 PUBACK before routing the message, so this does not delay the PUBACK.)
    */
-  subscribeLocal(filter: string, onMessage: (topic: string, payload: Buffer) => void): Promise<void>;
+  subscribeLocal(filter: string, onMessage: (topic: string, payload: Buffer, done: () => void) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,6 +81,9 @@ export interface EmbeddedBroker {
  * rejection is visible in /api/stats, up to this size where the connection is simply dropped.
  */
 export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
+
+/** Messages the local subscribers may hold unacknowledged at once (aedes' emitter concurrency). */
+const LOCAL_IN_FLIGHT_MESSAGES = 65_536;
 
 /** A well-formed hash of nothing anyone knows, checked for unknown usernames. */
 const DUMMY_HASH = '$7$101$AAAAAAAAAAAAAAAA$' + Buffer.alloc(64).toString('base64');
@@ -152,8 +158,12 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
   /** who each connected client is, and the hash it logged in with (a re-provisioned account changes it) */
   const sessions = new WeakMap<Client, { principal: MqttPrincipal; passwordHash: string | null }>();
 
-  const aedes = await Aedes.createBroker(
-    auth
+  const aedes = await Aedes.createBroker({
+    // Messages handed to a local subscriber stay "in flight" in aedes' emitter until the ingest has
+    // committed them (subscribeLocal): up to every agent's whole QoS 1 window at once. With aedes'
+    // default of 100, the rest would queue behind them and each commit would take at most 100.
+    concurrency: LOCAL_IN_FLIGHT_MESSAGES,
+    ...(auth
       ? {
           authenticate: (client, username, password, done) => {
             try {
@@ -202,8 +212,8 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
             return s && canRead(s.principal, packet.topic) ? packet : null;
           },
         }
-      : {},
-  );
+      : {}),
+  });
 
   function authenticate(
     client: Client,
@@ -347,8 +357,11 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         aedes.subscribe(
           filter,
           (packet: { topic: string; payload: Buffer | string }, cb: () => void) => {
-            onMessage(packet.topic, typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload);
-            cb();
+            onMessage(
+              packet.topic,
+              typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+              cb,
+            );
           },
           (err?: Error) => (err ? reject(err) : resolve()),
         );

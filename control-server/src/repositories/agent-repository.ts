@@ -59,6 +59,9 @@ function toAgent(row: AgentRow): AgentRecord {
   };
 }
 
+/** `last_seen` of an agent (parameters: receivedAt, site, agent); also run by the event writer worker. */
+export const TOUCH_AGENT_SQL = 'UPDATE agents SET last_seen = ? WHERE site = ? AND agent = ?';
+
 export function createAgentRepository(db: Database): AgentRepository {
   // arrival order decides, not the payload ts: a last will carries the ts of the connection it guards
   const statusStmt = db.prepare<[string, string, string, string, string | null, string], AgentRow>(
@@ -101,9 +104,7 @@ export function createAgentRepository(db: Database): AgentRepository {
        updated_at = excluded.updated_at
      RETURNING *`,
   );
-  const touchStmt = db.prepare<[string, string, string]>(
-    'UPDATE agents SET last_seen = ? WHERE site = ? AND agent = ?',
-  );
+  const touchStmt = db.prepare<[string, string, string]>(TOUCH_AGENT_SQL);
   const getStmt = db.prepare<[string, string], AgentRow>('SELECT * FROM agents WHERE site = ? AND agent = ?');
   const listStmt = db.prepare<[], AgentRow>('SELECT * FROM agents ORDER BY site, agent');
   const applyHealthTx = db.transaction((health: Health, receivedAt: string) => {

@@ -88,6 +88,33 @@ describe('live hub', () => {
     expect(hub.stats()).toMatchObject({ clients: 1, droppedUnresponsive: 1 });
   });
 
+  it('lets a batch client take a tick larger than the bound, and cuts it off if it still has that much unread at the next', async () => {
+    hub = createLiveHub({ pingIntervalMs: 60_000, maxBufferedBytes: 16 * 1024, logger: pino({ level: 'silent' }) });
+    const reader = new FakeSocket();
+    const stuck = new FakeSocket();
+    hub.add(asHub(reader), { type: 'hello' }, { batch: true });
+    hub.add(asHub(stuck), { type: 'hello' }, { batch: true });
+    const burst = (): void => {
+      // ~60 KiB in one tick: several frames, well over the 16 KiB bound
+      for (let i = 0; i < 600; i++)
+        hub!.broadcast({ type: 'health', site: 's', agent: `a${i}`, health: { pad: 'x'.repeat(64) } } as never);
+    };
+    burst();
+    await Promise.resolve();
+    const frames = reader.sent.length - 1;
+    expect(frames).toBeGreaterThan(1);
+    expect(stuck.sent).toHaveLength(frames + 1);
+    expect(hub.stats().droppedSlow).toBe(0);
+    // the reader drained its socket, the stuck one did not
+    stuck.bufferedAmount = 60 * 1024;
+    burst();
+    await Promise.resolve();
+    expect(stuck.terminated).toBe(true);
+    expect(stuck.sent).toHaveLength(frames + 1);
+    expect(reader.sent).toHaveLength(2 * frames + 1);
+    expect(hub.stats()).toMatchObject({ clients: 1, droppedSlow: 1 });
+  });
+
   it('sends each client only what its filter lets through', () => {
     hub = createLiveHub({ pingIntervalMs: 60_000, maxBufferedBytes: 1 << 20, logger: pino({ level: 'silent' }) });
     const s1 = new FakeSocket();
@@ -182,7 +209,8 @@ describe('live hub', () => {
     // 3 messages × 2 keys, not 3 × 6 clients
     expect(calls).toBe(6);
     await Promise.resolve();
-    const sites = (x: unknown) => (JSON.parse(String(x)) as { messages: Array<{ site: string }> }).messages.map((m) => m.site);
+    const sites = (x: unknown) =>
+      (JSON.parse(String(x)) as { messages: Array<{ site: string }> }).messages.map((m) => m.site);
     for (const s of s1) {
       expect(s.sent).toHaveLength(2);
       expect(sites(s.sent[1])).toEqual(['s1', 's1']);
@@ -203,9 +231,12 @@ describe('live hub', () => {
     const a = new FakeSocket();
     hub.add(asHub(a), { type: 'hello' }, { batch: true });
     const n = 2_000;
-    for (let i = 0; i < n; i++) hub.broadcast({ type: 'health', site: `s${i}`, agent: 'a', health: { pad: 'x'.repeat(40) } } as never);
+    for (let i = 0; i < n; i++)
+      hub.broadcast({ type: 'health', site: `s${i}`, agent: 'a', health: { pad: 'x'.repeat(40) } } as never);
     await Promise.resolve();
-    const frames = a.sent.slice(1).map((x) => JSON.parse(String(x)) as { type: string; messages: Array<{ site: string }> });
+    const frames = a.sent
+      .slice(1)
+      .map((x) => JSON.parse(String(x)) as { type: string; messages: Array<{ site: string }> });
     expect(frames.length).toBeGreaterThan(1);
     for (const x of a.sent.slice(1)) expect(String(x).length).toBeLessThanOrEqual(16 * 1024 + 200);
     expect(frames.flatMap((f) => f.messages.map((m) => m.site))).toEqual(Array.from({ length: n }, (_, i) => `s${i}`));

@@ -118,22 +118,44 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   }
   let droppedUnresponsive = 0;
 
+  function dropSlow(c: Client): false {
+    droppedSlow += 1;
+    log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'dropping slow websocket client');
+    remove(c);
+    c.socket.terminate();
+    return false;
+  }
+
+  function write(c: Client, data: string | Buffer): void {
+    if (typeof data === 'string') c.socket.send(data);
+    else c.socket.send(data, { binary: false });
+  }
+
   /** false when the client was dropped instead */
   function sendTo(c: Client, data: string | Buffer): boolean {
     if (c.socket.readyState !== WebSocket.OPEN) return false;
     // Bounded buffer: a console that cannot keep up is cut off (it reconnects and re-syncs from hello)
     // rather than letting its backlog grow in our memory.
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    if (c.socket.bufferedAmount + bytes > opts.maxBufferedBytes) {
-      droppedSlow += 1;
-      log.warn({ bufferedBytes: c.socket.bufferedAmount }, 'dropping slow websocket client');
-      remove(c);
-      c.socket.terminate();
-      return false;
-    }
-    if (typeof data === 'string') c.socket.send(data);
-    else c.socket.send(data, { binary: false });
+    if (c.socket.bufferedAmount + bytes > opts.maxBufferedBytes) return dropSlow(c);
+    write(c, data);
     return true;
+  }
+
+  /**
+   * A tick's frames for a batch client. The bound applies to what the client left unread before
+   * the tick, not to the tick itself: a commit of a few thousand events (after a pause of the
+   * database, or at a morning peak) is one burst larger than the bound, which a console that reads
+   * drains in milliseconds; one that still has more than the bound queued is cut off. Memory per
+   * client stays under the bound plus one tick.
+   */
+  function sendTick(c: Client, frames: readonly Buffer[]): void {
+    if (c.socket.readyState !== WebSocket.OPEN) return;
+    if (c.socket.bufferedAmount > opts.maxBufferedBytes) {
+      dropSlow(c);
+      return;
+    }
+    for (const f of frames) write(c, f);
   }
 
   // Batch fan-out: the messages of one tick (an ingest batch commits hundreds at once) go out as one
@@ -168,7 +190,7 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
         // added during this tick: what was queued before its hello is not for it
         const own = c.joinedAt === 0 ? frames : framesOf(g.queue.filter((i) => i >= c.joinedAt).map((i) => tick[i]!));
         c.joinedAt = 0;
-        for (const f of own) if (!sendTo(c, f)) break;
+        sendTick(c, own);
       }
       g.queue.length = 0;
     }
@@ -204,7 +226,13 @@ export function createLiveHub(opts: LiveHubOptions): LiveHub {
   return {
     add(socket, first, client = {}) {
       const c = joinGroup(
-        { socket, alive: true, sessionKey: client.sessionKey ?? null, batch: client.batch ?? false, joinedAt: tick.length },
+        {
+          socket,
+          alive: true,
+          sessionKey: client.sessionKey ?? null,
+          batch: client.batch ?? false,
+          joinedAt: tick.length,
+        },
         client.filter,
       );
       clients.add(c);

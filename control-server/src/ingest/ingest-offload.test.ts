@@ -1,0 +1,119 @@
+import BetterSqlite3 from 'better-sqlite3';
+import path from 'node:path';
+import { buildTopic } from '@portail/protocol';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { insertedEventJson, createEventRepository } from '../repositories/event-repository.js';
+import { createAgentRepository } from '../repositories/agent-repository.js';
+import { createLiveBus, type LiveMessage } from '../services/live-bus.js';
+import { DB_FILE_NAME, openDatabase } from '../store/database.js';
+import { makeAccessEvent, makeHealth, makeMovementEvent, makeTempDir } from '../test-support/fixtures.js';
+import { startEventWriter } from './event-writer.js';
+import { createIngest } from './ingest-service.js';
+
+const silent = pino({ level: 'silent' });
+const msg = (key: 'access' | 'movement' | 'health', value: object): [string, Buffer] => [
+  buildTopic(key, 'lycee-a', 'gate-1'),
+  Buffer.from(JSON.stringify(value)),
+];
+
+/** The real ingest on a real SQLite file, its events written by a real event writer worker. */
+async function setup(dir: string, busyTimeoutMs?: number) {
+  const db = openDatabase({ dataDir: dir });
+  const writer = await startEventWriter({
+    db,
+    logger: silent,
+    ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}),
+  });
+  const bus = createLiveBus();
+  const live: LiveMessage[] = [];
+  bus.subscribe((m) => live.push(m));
+  const ingest = createIngest({
+    events: createEventRepository(db),
+    agents: createAgentRepository(db),
+    bus,
+    logger: silent,
+    db,
+    eventWriter: writer,
+  });
+  return { db, writer, ingest, live };
+}
+
+describe('ingest with the event writer (beginAsync)', () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => {
+    tmp = makeTempDir();
+  });
+  afterEach(() => tmp.remove());
+
+  it('stores the events off-thread, pushes them only once stored, counts replays as duplicates', async () => {
+    const { db, writer, ingest, live } = await setup(tmp.dir);
+    const a = makeAccessEvent('lycee-a', 'gate-1');
+    const m = makeMovementEvent('lycee-a', 'gate-1');
+    const b1 = ingest.beginAsync();
+    for (const [t, p] of [
+      msg('health', makeHealth('lycee-a', 'gate-1')),
+      msg('access', a),
+      msg('movement', m),
+      msg('access', a),
+    ])
+      expect(b1.handle(t, p)).toEqual({ kind: 'pending' });
+    const committed = b1.commit();
+    // the next batch may open while the first is with the worker
+    const b2 = ingest.beginAsync();
+    b2.handle(...msg('movement', m));
+    expect(live.filter((x) => x.type === 'event')).toEqual([]);
+    expect(await committed).toEqual({ ok: true });
+    expect(await b2.commit()).toEqual({ ok: true });
+
+    const events = live.filter((x): x is Extract<LiveMessage, { type: 'event' }> => x.type === 'event');
+    expect(events.map((e) => e.event.id)).toEqual([a.id, m.id]);
+    // the live JSON is the stored event's, without a second serialisation of the payload
+    expect(insertedEventJson(events[0]!.event)).toBe(JSON.stringify(events[0]!.event));
+    expect(live.some((x) => x.type === 'health')).toBe(true);
+    const s = ingest.stats();
+    expect(s).toMatchObject({ received: 5, stored: 2, duplicates: 2, healthUpdates: 1, storeErrors: 0 });
+    expect(db.prepare('SELECT id FROM events ORDER BY id').pluck().all()).toEqual([a.id, m.id].sort());
+    // the agent's last receipt went with the events
+    expect(db.prepare("SELECT last_seen FROM agents WHERE agent = 'gate-1'").pluck().get()).not.toBeNull();
+    await writer.close();
+    db.close();
+  });
+
+  it('answers ok:false and pushes nothing when the events cannot be written, then stores them on retry', async () => {
+    const { db, writer, ingest, live } = await setup(tmp.dir, 20);
+    const a = makeAccessEvent('lycee-a', 'gate-1');
+    const other = new BetterSqlite3(path.join(tmp.dir, DB_FILE_NAME));
+    other.exec('BEGIN IMMEDIATE');
+    const b1 = ingest.beginAsync();
+    b1.handle(...msg('access', a));
+    const failed = await b1.commit();
+    expect(failed.ok).toBe(false);
+    expect(ingest.stats()).toMatchObject({ stored: 0, storeErrors: 1 });
+    expect(live).toEqual([]);
+    other.exec('ROLLBACK');
+    other.close();
+    const b2 = ingest.beginAsync();
+    b2.handle(...msg('access', a));
+    expect(await b2.commit()).toEqual({ ok: true });
+    expect(ingest.stats()).toMatchObject({ stored: 1, duplicates: 0 });
+    expect(live.map((x) => x.type)).toEqual(['event']);
+    await writer.close();
+    db.close();
+  });
+
+  it('writes on its own connection once the worker is gone', async () => {
+    const { db, writer, ingest, live } = await setup(tmp.dir);
+    await writer.close();
+    expect(writer.alive).toBe(false);
+    const a = makeAccessEvent('lycee-a', 'gate-1');
+    const b = ingest.beginAsync();
+    b.handle(...msg('access', a));
+    b.handle(...msg('access', a));
+    expect(await b.commit()).toEqual({ ok: true });
+    expect(ingest.stats()).toMatchObject({ stored: 1, duplicates: 1, storeErrors: 0 });
+    expect(live.map((x) => x.type)).toEqual(['event']);
+    expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(1);
+    db.close();
+  });
+});
