@@ -437,9 +437,14 @@ function limitingResource(r: ScenarioResult): string {
     `all load processes ${Math.round(total)} % of ${cores * 100} %`,
   ];
   let verdict: string;
-  if (busiest.elu >= 0.9) verdict = 'the control server main thread (one core: MQTT parse, validation, SQLite, fan-out all run on it)';
+  // what runs on the server's main thread: the SQLite writes only in external-broker mode (with the
+  // embedded broker they run in the event writer thread, counted in the process's CPU but not its loop)
+  const mainThread =
+    'the control server main thread (MQTT handling, validation, fan-out; SQLite too in external-broker mode)';
+  if (busiest.elu >= 0.9) verdict = mainThread;
   else if (total >= cores * 100 * 0.85) verdict = `the machine's CPU (${cores} cores shared by server, load generator and clients)`;
   else if (cpu.agentsPct >= 90) verdict = 'the load generator (simulated agents process)';
+  else if (busiest.elu >= 0.7) verdict = `${mainThread}: not saturated, but busy enough for queueing on it to set the latency`;
   else verdict = 'none saturated: the offered rate is below capacity';
   return `${verdict}; ${parts.join(', ')}`;
 }

@@ -4,15 +4,21 @@
 // words), enrols the consenting one from a faces-dev photo (uploaded from where it lies, never
 // copied), gets a credential and downloads its card; the site's sync state is shown. No console
 // error nor failed request other than the expected refusal. Issue #6.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateStudents, registryCsv } from '../../control-server/src/people/testing.js';
-import { collectPageErrors, launchChromium, saveScreenshot, type ExpectedHttpError } from '../helpers/browser.js';
+import {
+  collectPageErrors,
+  launchChromium,
+  publishScreenshot,
+  saveScreenshot,
+  type ExpectedHttpError,
+} from '../helpers/browser.js';
 import { addUser, startTestServer, type TestServer, type TestUser } from '../helpers/control-server.js';
-import { DATA_DIR, REPO_ROOT } from '../helpers/paths.js';
+import { DATA_DIR } from '../helpers/paths.js';
 
 const SITE = 'lycee-people';
 const PHOTO = join(DATA_DIR, 'faces-dev', 'images', 'Brian_Griese', 'Brian_Griese_0001.jpg');
@@ -114,8 +120,7 @@ describe('admin people section (Chromium, real server and models)', () => {
     await expect.poll(() => page.getByTestId('people-sync').textContent()).toMatch(/Version du site : [1-9]/);
 
     const shot = await saveScreenshot(page, 'admin-people');
-    mkdirSync(join(REPO_ROOT, 'docs', 'screenshots'), { recursive: true });
-    copyFileSync(shot, join(REPO_ROOT, 'docs', 'screenshots', 'admin-people.png'));
+    publishScreenshot(shot, 'admin-people');
     expect(errors).toEqual([]);
   }, 90_000);
 });

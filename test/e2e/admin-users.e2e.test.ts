@@ -5,14 +5,11 @@
 // screen (QR code), and the console opens once the code is confirmed and the recovery codes kept.
 // No console error nor failed request: before login /api/auth/me answers 200
 // `{ authenticated: false }`, so nothing is allowlisted. Issue #7.
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchChromium, saveScreenshot } from '../helpers/browser.js';
+import { collectPageErrors, launchChromium, publishScreenshot, saveScreenshot } from '../helpers/browser.js';
 import { base32Decode, totpAt } from '../../control-server/src/auth/totp.js';
 import { addUser, startTestServer, type TestServer, type TestUser } from '../helpers/control-server.js';
-import { REPO_ROOT } from '../helpers/paths.js';
 
 const SITE = 'lycee-comptes';
 const NEW_USER = { username: 'accueil-matin', password: 'une phrase de passe assez longue' };
@@ -80,8 +77,7 @@ describe('admin users and audit sections (Chromium, real server)', () => {
     await page.getByTestId('admin-nav-users').click();
     await page.getByTestId(`users-row-${NEW_USER.username}`).waitFor();
     const shot = await saveScreenshot(page, 'admin-users');
-    mkdirSync(join(REPO_ROOT, 'docs', 'screenshots'), { recursive: true });
-    copyFileSync(shot, join(REPO_ROOT, 'docs', 'screenshots', 'admin-users.png'));
+    publishScreenshot(shot, 'admin-users');
   });
 
   it('the new account logs in and sees the gate, not the admin view', async () => {

@@ -5,16 +5,22 @@
 // Then role scoping: reception sees no admin menu, gets the forbidden notice on #/admin and 403 from
 // admin API URLs; regional IT sees the fleet and the sites section but no student name anywhere.
 // No console error nor failed request other than the expected refusals. Issue #8, acc. 3, 4, 7.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateStudents, registryCsv } from '../../control-server/src/people/testing.js';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { collectPageErrors, launchChromium, saveScreenshot, type ExpectedHttpError } from '../helpers/browser.js';
+import {
+  collectPageErrors,
+  launchChromium,
+  publishScreenshot,
+  saveScreenshot,
+  type ExpectedHttpError,
+} from '../helpers/browser.js';
 import { addUser, runAdminCli, startTestServer, type TestServer, type TestUser } from '../helpers/control-server.js';
-import { clip, REPO_ROOT } from '../helpers/paths.js';
+import { clip } from '../helpers/paths.js';
 
 const SITE = 'lycee-zones';
 const AGENT = 'hall-1';
@@ -221,8 +227,7 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
       img.style.visibility = 'hidden';
     });
     const shot = await saveScreenshot(page, 'admin');
-    mkdirSync(join(REPO_ROOT, 'docs', 'screenshots'), { recursive: true });
-    copyFileSync(shot, join(REPO_ROOT, 'docs', 'screenshots', 'admin.png'));
+    publishScreenshot(shot, 'admin');
     expect(errors).toEqual([]);
   }, 240_000);
 

@@ -1,8 +1,6 @@
 // The fleet view for regional IT in Chromium, against a real control server (accounts required), a
 // real edge agent on a sample clip at one site, and a second site's agent status published over the
 // server's broker. The site's registry holds made-up students: none of their names may appear.
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   buildTopic,
   encodePayload,
@@ -19,9 +17,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importRegistry } from '../../control-server/src/people/registry-import.js';
 import { openDatabase } from '../../control-server/src/store/database.js';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { collectPageErrors, launchChromium, saveScreenshot, type ExpectedHttpError } from '../helpers/browser.js';
+import {
+  collectPageErrors,
+  launchChromium,
+  publishScreenshot,
+  saveScreenshot,
+  type ExpectedHttpError,
+} from '../helpers/browser.js';
 import { randomPassword, startTestServer, type TestServer, type TestUser } from '../helpers/control-server.js';
-import { clip, REPO_ROOT } from '../helpers/paths.js';
+import { clip } from '../helpers/paths.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const SITE = 'lycee-nord';
@@ -186,7 +190,7 @@ describe('fleet view: regional IT sees every site and agent, live, and no studen
     for (const p of PEOPLE) for (const v of [p.last, p.first, p.cls, p.id]) expect(text).not.toContain(v);
     expect(text).not.toContain('c-fleet-1');
 
-    copyFileSync(await saveScreenshot(page, 'fleet'), join(REPO_ROOT, 'docs', 'screenshots', 'fleet.png'));
+    publishScreenshot(await saveScreenshot(page, 'fleet'), 'fleet');
     expect(errors).toEqual([]);
   }, 150_000);
 });

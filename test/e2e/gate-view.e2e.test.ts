@@ -5,7 +5,7 @@
 // 1 (cards within 1 s of receipt: measured and logged, never asserted; a mismatch card stays until
 // acknowledged; the acknowledgement is audited), 6 (server restart: the page resumes without
 // duplicates) and 7 (no console error nor failed request, a keyboard-only pass).
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
@@ -22,11 +22,17 @@ import { importRegistry } from '../../control-server/src/people/registry-import.
 import { openSigningKeyStore } from '../../control-server/src/people/signing-key-store.js';
 import { openDatabase } from '../../control-server/src/store/database.js';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { collectPageErrors, launchChromium, saveScreenshot, type ExpectedHttpError } from '../helpers/browser.js';
+import {
+  collectPageErrors,
+  launchChromium,
+  publishScreenshot,
+  saveScreenshot,
+  type ExpectedHttpError,
+} from '../helpers/browser.js';
 import { addUser, runAdminCli, startTestServer, type TestServer, type TestUser } from '../helpers/control-server.js';
 import { freePort } from '../helpers/free-port.js';
 import { makeGateClip } from '../helpers/gate-clip.js';
-import { DATA_DIR, REPO_ROOT } from '../helpers/paths.js';
+import { DATA_DIR } from '../helpers/paths.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const SITE = 'gate-e2e';
@@ -412,8 +418,7 @@ describe('gate view: a real agent at the gate, two reception tablets, a server r
 
     // the screenshot of the README, in French
     await a.page.getByTestId('gate-view').scrollIntoViewIfNeeded();
-    mkdirSync(join(REPO_ROOT, 'docs', 'screenshots'), { recursive: true });
-    copyFileSync(await saveScreenshot(a.page, 'gate'), join(REPO_ROOT, 'docs', 'screenshots', 'gate.png'));
+    publishScreenshot(await saveScreenshot(a.page, 'gate'), 'gate');
     await saveScreenshot(b.page, 'gate-tablet');
     expect(a.errors).toEqual([]);
     expect(b.errors).toEqual([]);

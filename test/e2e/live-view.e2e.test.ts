@@ -3,14 +3,18 @@
 // so the person walking in raises a real wrong-way alert. One supervisor acknowledges it with a
 // note: it leaves both queues, and the acknowledgement is in the audit log (read with the real
 // `portail-admin audit export`).
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { buildTopic, encodePayload, newEventId, PROTOCOL_VERSION, type AccessEvent } from '@portail/protocol';
 import mqtt, { type MqttClient } from 'mqtt';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { collectPageErrors, launchChromium, saveScreenshot, type ExpectedHttpError } from '../helpers/browser.js';
+import {
+  collectPageErrors,
+  launchChromium,
+  publishScreenshot,
+  saveScreenshot,
+  type ExpectedHttpError,
+} from '../helpers/browser.js';
 import {
   addUser,
   randomPassword,
@@ -19,7 +23,7 @@ import {
   type TestServer,
   type TestUser,
 } from '../helpers/control-server.js';
-import { clip, REPO_ROOT } from '../helpers/paths.js';
+import { clip } from '../helpers/paths.js';
 
 const SITE = 'e2e-lycee';
 const AGENT = 'hall-1';
@@ -174,8 +178,7 @@ describe('live view: two supervisors share one alert queue', () => {
       .poll(() => a.page.getByTestId('decision-medians').innerText(), { timeout: 20_000 })
       .toBe('Médiane : badge seul 4 ms, vérification faciale 933 ms.');
     // French screenshot of the live view with the alert, for the README
-    mkdirSync(join(REPO_ROOT, 'docs', 'screenshots'), { recursive: true });
-    copyFileSync(await saveScreenshot(a.page, 'live'), join(REPO_ROOT, 'docs', 'screenshots', 'live.png'));
+    publishScreenshot(await saveScreenshot(a.page, 'live'), 'live');
 
     // acknowledge in A with a note (keyboard: the note field takes the focus)
     const inA = a.page.locator(`[data-testid="alert-item"][data-alert-id="${alertId}"]`);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from './paths.js';
@@ -62,6 +62,16 @@ export function collectPageErrors(page: Page, opts: PageErrorOptions = {}): stri
     if (res.status() >= 400 && !expected(res.status(), res.url())) errors.push(`http ${res.status()}: ${res.url()}`);
   });
   return errors;
+}
+
+/**
+ * Copy a screenshot to docs/screenshots/{name}.png (what the README shows), only when asked with
+ * PORTAIL_UPDATE_SCREENSHOTS=1: a test run must not change tracked files.
+ */
+export function publishScreenshot(shot: string, name: string): void {
+  if (process.env.PORTAIL_UPDATE_SCREENSHOTS !== '1') return;
+  mkdirSync(join(REPO_ROOT, 'docs', 'screenshots'), { recursive: true });
+  copyFileSync(shot, join(REPO_ROOT, 'docs', 'screenshots', `${name}.png`));
 }
 
 /**
