@@ -136,7 +136,7 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
           const r = await apiFromPage(page, 'GET', `/api/events?kind=camera&site=${SITE}&limit=20`);
           return (r.body as { events: Array<{ payload: { width?: number } }> }).events.some((e) => e.payload.width);
         },
-        { timeout: 90_000, intervals: [500] },
+        { timeout: 90_000, interval: 500 },
       )
       .toBe(true)
       .catch((err: unknown) => {
@@ -210,7 +210,7 @@ describe('admin zones and roles (Chromium, real server and agent)', () => {
             (e) => e.payload.kind === 'zone_entry' && e.payload.rule === ZONE,
           );
         },
-        { timeout: 90_000, intervals: [1000] },
+        { timeout: 90_000, interval: 1000 },
       )
       .toBe(true);
 

@@ -16,6 +16,10 @@ import { onlineStatus } from '../helpers/outbox-burst.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { waitUntil } from '../helpers/wait.js';
 
+/** An MQTT 5 acknowledgement's reason code (mqtt.js types `publishAsync`'s answer as any packet). */
+const reasonCodeOf = (packet: unknown): number | undefined =>
+  (packet as { reasonCode?: number } | undefined)?.reasonCode;
+
 /*
  * Issue #9, acceptance 1: the broker rules of control-server/src/mqtt/acl.ts, enforced by the
  * embedded broker (aedes hooks) and by a private Mosquitto 2 fed the files `portail-admin mqtt
@@ -501,7 +505,7 @@ describe('private Mosquitto 2 with the exported files', () => {
     const ownAck = await a.publishAsync(buildTopic('status', SITE_A, 'gate-1'), statusBody(SITE_A, 'gate-1'), {
       qos: 1,
     });
-    expect(ownAck?.reasonCode ?? 0).toBe(0);
+    expect(reasonCodeOf(ownAck) ?? 0).toBe(0);
     await waitUntil(
       () => seen.get(buildTopic('status', SITE_A, 'gate-1')),
       'own status at the server account',
@@ -513,7 +517,7 @@ describe('private Mosquitto 2 with the exported files', () => {
       const ack = await a.publishAsync(buildTopic('status', SITE_A, 'gate-2'), statusBody(SITE_A, 'gate-2'), {
         qos: 1,
       });
-      refusedCode = ack?.reasonCode;
+      refusedCode = reasonCodeOf(ack);
     } catch (err) {
       refusedCode = (err as { code?: number }).code;
     }
@@ -527,7 +531,7 @@ describe('private Mosquitto 2 with the exported files', () => {
     opened.push(srv);
     for (const site of [SITE_A, SITE_B]) {
       const ack = await srv.publishAsync(buildSiteTopic('syncManifest', site), '{"v":1}', { qos: 1, retain: true });
-      expect(ack?.reasonCode ?? 0).toBe(0);
+      expect(reasonCodeOf(ack) ?? 0).toBe(0);
     }
     const a = await connectOk(url, v5(a1));
     opened.push(a);

@@ -179,7 +179,7 @@ describe('fresh machine: provisioning + start scripts + health checks', () => {
     // the installer's edit: this box's local health port and a frame rate for a shared 2-core machine
     const agentYaml = parseYaml(readFileSync(join(bundle, 'agent.yaml'), 'utf8')) as AgentYaml;
     agentYaml.localHttp = { port: agentHttpPort };
-    agentYaml.cameras[0].maxFps = 4;
+    agentYaml.cameras[0]!.maxFps = 4;
     agentYaml.healthIntervalS = 2;
     writeFileSync(join(bundle, 'agent.yaml'), toYaml(agentYaml), { mode: 0o600 });
     chmodSync(join(bundle, 'agent.yaml'), 0o600);

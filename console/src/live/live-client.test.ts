@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   backoffDelayMs,
   createLiveClient,
+  defaultLiveUrl,
   nextCursor,
   withResumeCursor,
   type ConnectionStatus,
@@ -161,6 +162,15 @@ describe('resume without duplicates', () => {
     type: 'event',
     kind: 'camera',
     event: { id, kind: 'camera', site: 's', agent: 'a', camera: 'c', ts: 't', receivedAt: 't', payload: {} },
+  });
+
+  it('opens the live feed with batch frames, on the page origin, wss under https', () => {
+    expect(defaultLiveUrl({ protocol: 'https:', host: 'portail.example:8443' } as Location)).toBe(
+      'wss://portail.example:8443/ws?batch=1',
+    );
+    expect(withResumeCursor(defaultLiveUrl({ protocol: 'http:', host: 'localhost:8080' } as Location), 'e1')).toBe(
+      'ws://localhost:8080/ws?batch=1&after=e1',
+    );
   });
 
   it('adds the cursor to a URL with or without a query', () => {

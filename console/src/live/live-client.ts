@@ -56,8 +56,12 @@ export function backoffDelayMs(attempt: number, minMs: number, maxMs: number, ra
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/**
+ * The live feed with batch frames: at a morning peak a commit of hundreds of events reaches the
+ * console as one frame per tick instead of one frame per event (the server encodes each once).
+ */
 export function defaultLiveUrl(loc: Location = window.location): string {
-  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws?batch=1`;
 }
 
 /**

@@ -53,6 +53,8 @@ describe('fleet summary', () => {
             appliedVersion: 4,
             result: 'applied',
             receivedVersion: 4,
+            templateCount: 0,
+            revocationCount: 0,
           },
         }),
       ),
