@@ -1,5 +1,6 @@
 // `npm run load -- --sites 20 --agents-per-site 2 --rate 10000 --duration 60 [--shape peak|flat]
-//   [--ws 20] [--bare] [--instances 2 --broker mosquitto] [--max-in-flight 64] [--capacity-s 15]`
+//   [--ws 20] [--bare] [--instances 2 --broker mosquitto] [--max-in-flight 64] [--capacity-s 15]
+//   [--steady-after 10]`
 //
 // Load test of the control server's ingest. Every part runs in its own process so each one's CPU is
 // measured: the server(s) (scripts/lib/load-server.ts), the simulated agents (load-agents.ts: status,
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     'access-share': { type: 'string', default: '0.5' },
     'capacity-s': { type: 'string', default: '15' },
     'poll-ms': { type: 'string', default: '10' },
+    'steady-after': { type: 'string', default: '10' },
   },
 });
 
@@ -58,6 +60,7 @@ const opts = {
   accessShare: Number(values['access-share']),
   capacityS: Number(values['capacity-s']),
   pollMs: Number(values['poll-ms']),
+  steadyAfterS: Number(values['steady-after']),
 };
 if (opts.instances > 1 && opts.broker !== 'mosquitto') throw new Error('--instances > 1 needs --broker mosquitto (shared subscriptions)');
 if (!['peak', 'flat'].includes(opts.shape)) throw new Error('--shape is peak or flat');
@@ -256,6 +259,10 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
     const orchestratorCpu0 = process.cpuUsage();
     const done = agents.next((m) => m.type === 'done', (durationS + 180) * 1000);
     agents.send({ type: 'go' });
+    // the WebSocket clients also time the events generated after the first seconds apart (ws.steady):
+    // the start transient (cold JIT, empty caches, every agent's window at once) shows separately
+    const steadyFromMs = t0 + Math.min(opts.steadyAfterS, durationS / 2) * 1000;
+    ws?.send({ type: 'steady', fromMs: steadyFromMs });
 
     // one sample a second: stored/s per second and the server's event-loop delay
     const storedPerS: number[] = [];
@@ -340,6 +347,7 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
           edgeToServer: summaryOf(d.toServer),
           serverToClient: summaryOf(d.fromServer),
         },
+        steady: { afterS: Math.min(opts.steadyAfterS, durationS / 2), latency: summaryOf(d.steady) },
       };
       wsCost = d;
     }

@@ -34,6 +34,8 @@ export type WsToParent =
       /** client 0 only: edge ts → server receipt, and server receipt → client receipt */
       toServer: LatencyHistogramJson;
       fromServer: LatencyHistogramJson;
+      /** every client, events generated at or after the `steady` message's time (past the start transient) */
+      steady: LatencyHistogramJson;
       cpuUserMs: number;
       cpuSystemMs: number;
       wallMs: number;
@@ -49,6 +51,8 @@ async function main(input: WsInput): Promise<void> {
   const hist = new LatencyHistogram();
   const toServer = new LatencyHistogram();
   const fromServer = new LatencyHistogram();
+  const steady = new LatencyHistogram();
+  let steadyFromMs = Number.POSITIVE_INFINITY;
   const received = new Array<number>(input.clients).fill(0);
   const seen = new ByteKeySet(ID_CHARS);
   const scans = new FrameScanCache();
@@ -63,7 +67,10 @@ async function main(input: WsInput): Promise<void> {
   // receipt time; client 0 also keeps every id (duplicates)
   const onFrame = (i: number, b: Buffer, now: number): void => {
     const ev = scans.scan(b);
-    for (let k = 0; k < ev.tsMs.length; k++) hist.record(now - ev.tsMs[k]!, ev.tsRun[k]);
+    for (let k = 0; k < ev.tsMs.length; k++) {
+      hist.record(now - ev.tsMs[k]!, ev.tsRun[k]);
+      if (ev.tsMs[k]! >= steadyFromMs) steady.record(now - ev.tsMs[k]!, ev.tsRun[k]);
+    }
     received[i] = received[i]! + ev.n;
     if (i === 0) {
       // where the time goes: before the server received the event, or between its receipt and ours
@@ -106,7 +113,8 @@ async function main(input: WsInput): Promise<void> {
   );
   send({ type: 'ready', clients: sockets.length });
 
-  process.on('message', (m: { type: string }) => {
+  process.on('message', (m: { type: string; fromMs?: number }) => {
+    if (m.type === 'steady' && typeof m.fromMs === 'number') steadyFromMs = m.fromMs;
     if (m.type === 'counts') send({ type: 'counts', received, duplicates, closed });
     if (m.type === 'stop') {
       const cpu = process.cpuUsage(cpu0);
@@ -121,6 +129,7 @@ async function main(input: WsInput): Promise<void> {
         histogram: hist.toJSON(),
         toServer: toServer.toJSON(),
         fromServer: fromServer.toJSON(),
+        steady: steady.toJSON(),
         cpuUserMs: cpu.user / 1000,
         cpuSystemMs: cpu.system / 1000,
         wallMs: Date.now() - t0,
