@@ -7,10 +7,10 @@
  * for the end-to-end figure). Prints one JSON line: µs of CPU per event in total and per stage
  * (handle, commit, fan-out), medians of R repetitions of N events each, after a warm-up. With the
  * event writer (the server's default) the CPU figure includes the worker thread's, and `commit` is
- * the main thread's wait for it: batches are committed one after the other here, whereas the server
- * gathers the next batch meanwhile.
+ * the main thread's wait for it, fan-out included (the events are pushed when the worker answers):
+ * batches are committed one after the other here, whereas the server gathers the next batch meanwhile.
  *
- * Options (env): PORTAIL_BENCH_EVENTS (N, default 60 000), PORTAIL_BENCH_BATCH (default 150),
+ * The events are the load tool's (scripts/lib/load-common.ts). Options (env): PORTAIL_BENCH_EVENTS (N, default 60 000), PORTAIL_BENCH_BATCH (default 150),
  * PORTAIL_BENCH_CLIENTS (K, default 20), PORTAIL_BENCH_REPEAT (R, default 3),
  * PORTAIL_BENCH_WRITER (`worker`, the default, or `inline`: the events inserted on the main thread).
  */
@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { buildTopic, newEventId, type AccessEvent, type MovementEvent } from '@portail/protocol';
+import { buildTopic } from '@portail/protocol';
 import pino from 'pino';
 import { WebSocket } from 'ws';
 import { startEventWriter } from '../control-server/src/ingest/event-writer.js';
@@ -28,6 +28,7 @@ import { createAgentRepository } from '../control-server/src/repositories/agent-
 import { createEventRepository } from '../control-server/src/repositories/event-repository.js';
 import { createLiveBus } from '../control-server/src/services/live-bus.js';
 import { openDatabase } from '../control-server/src/store/database.js';
+import { createLoadEventSource } from './lib/load-common.js';
 
 const N = Number(process.env.PORTAIL_BENCH_EVENTS ?? 60_000);
 const BATCH = Number(process.env.PORTAIL_BENCH_BATCH ?? 150);
@@ -38,59 +39,18 @@ if (WRITER !== 'worker' && WRITER !== 'inline') throw new Error('PORTAIL_BENCH_W
 const SITES = 20;
 const AGENTS_PER_SITE = 2;
 
-const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
-const track = (i: number): string =>
-  (i * 2654435761)
-    .toString(32)
-    .padStart(16, B32[i % 32])
-    .slice(0, 16);
-
-/** The load tool's mix: half access (70 % confirmed with scores), half movement (mostly line crossings). */
-function message(i: number, tsMs: number): [string, Buffer] {
+// the load tool's generator: the same event mix and payloads as `npm run load` (half access, half movement)
+const source = createLoadEventSource({ accessShare: 0.5 });
+const agents = Array.from({ length: SITES * AGENTS_PER_SITE }, (_, i) => {
   const site = `lycee-${String(i % SITES).padStart(3, '0')}`;
-  const agent = `agent-${(i >> 5) % AGENTS_PER_SITE}`;
-  const ts = new Date(tsMs).toISOString();
-  if (i % 2 === 0) {
-    const v: AccessEvent = {
-      id: newEventId(),
-      v: 1,
-      site,
-      agent,
-      camera: 'entrance',
-      ts,
-      passageId: `p-${i.toString(36)}`,
-      credentialId: `c${(i % 99_999_999).toString(32).padStart(8, 'a').slice(0, 8)}`,
-      decision: 'confirmed',
-      biometric: true,
-      scores: { similarity: 0.61, threshold: 0.36, liveness: 0.97, quality: 0.88 },
-      timingsMs: {
-        credential: 0.4,
-        align: 0.8,
-        quality: 0.3,
-        liveness: 9.1,
-        embed: 7.6,
-        total: 18.2,
-        window: 1000,
-        frames: 6,
-      },
-      modelId: 'faceplugin-fr-feature-512d',
-    };
-    return [buildTopic('access', site, agent), Buffer.from(JSON.stringify(v))];
-  }
-  const v: MovementEvent = {
-    id: newEventId(),
-    v: 1,
-    site,
-    agent,
-    camera: 'hall',
-    ts,
-    rule: 'entry',
-    kind: 'line_crossing',
-    trackId: track(i),
-    direction: 'in',
-    box: [339.1, 15.9, 210.3, 383.9],
-  };
-  return [buildTopic('movement', site, agent), Buffer.from(JSON.stringify(v))];
+  const agent = `agent-${Math.floor(i / SITES)}`;
+  return { site, agent, events: source.forAgent(site, agent) };
+});
+
+function message(i: number, tsMs: number): [string, Buffer] {
+  const a = agents[i % agents.length]!;
+  const { key, json } = a.events.next(tsMs);
+  return [buildTopic(key, a.site, a.agent), Buffer.from(json)];
 }
 
 interface CountingSocket extends HubSocket {

@@ -521,33 +521,22 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (open === st) open = null;
   }
 
-  function begin(): IngestBatch {
-    const st = openStaged(false);
+  /** The caller's view of a staged batch; `commit` closes it first, so the next one may open. */
+  function batchOf<C>(st: Staged, commitStaged: (st: Staged) => C) {
     return {
-      handle: (topic, payload) => handleIn(st, topic, payload),
+      handle: (topic: string, payload: Uint8Array) => handleIn(st, topic, payload),
       get size() {
         return st.size;
       },
-      commit: () => {
+      commit: (): C => {
         close(st);
-        return commit(st);
+        return commitStaged(st);
       },
     };
   }
 
-  function beginAsync(): AsyncIngestBatch {
-    const st = openStaged(deps.eventWriter !== undefined);
-    return {
-      handle: (topic, payload) => handleIn(st, topic, payload),
-      get size() {
-        return st.size;
-      },
-      commit: () => {
-        close(st);
-        return commitOffloaded(st);
-      },
-    };
-  }
+  const begin = (): IngestBatch => batchOf(openStaged(false), commit);
+  const beginAsync = (): AsyncIngestBatch => batchOf(openStaged(deps.eventWriter !== undefined), commitOffloaded);
 
   function handle(topic: string, payload: Uint8Array): IngestOutcome {
     const st = openStaged(false);
