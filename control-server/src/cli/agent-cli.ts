@@ -1,6 +1,5 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { isReservedAgentId, isValidId } from '@portail/protocol';
 import type { Database } from 'better-sqlite3';
 import pino, { type Logger } from 'pino';
@@ -20,7 +19,7 @@ import { ensureMqttCa, issueCertificate, mqttCaDir, mqttTlsDir } from '../mqtt/a
 import { getPeopleSite } from '../people/people-sites.js';
 import { readPublicSigningKeys } from '../people/signing-key-store.js';
 import { openDatabase } from '../store/database.js';
-import { cliActor, print, Refused, reportFailure, UsageError } from './cli-common.js';
+import { cliActor, parseCommandLine, print, Refused, reportFailure, UsageError } from './cli-common.js';
 
 /**
  * `portail-admin agent …` and `portail-admin mqtt …`: broker accounts of the edge agents
@@ -133,51 +132,33 @@ export async function runAgentCli(
   opts: { logger?: Logger; now?: () => Date } = {},
 ): Promise<number> {
   const logger = opts.logger ?? pino({ level: 'silent' });
-  let values: Record<string, string | boolean | string[] | undefined>;
-  let positionals: string[];
-  try {
-    const parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'data-dir': { type: 'string' },
-        site: { type: 'string' },
-        agent: { type: 'string' },
-        'broker-url': { type: 'string' },
-        out: { type: 'string' },
-        'client-cert': { type: 'boolean' },
-        'ca-file': { type: 'string' },
-        camera: { type: 'string', multiple: true },
-        loop: { type: 'boolean' },
-        replace: { type: 'boolean' },
-        'mosquitto-dir': { type: 'string' },
-        'agent-data-dir': { type: 'string' },
-        all: { type: 'boolean' },
-        'password-out': { type: 'string' },
-        username: { type: 'string' },
-        host: { type: 'string', multiple: true },
-        days: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    values = parsed.values;
-    positionals = parsed.positionals;
-  } catch (err) {
-    print(io.stderr, `portail-admin: ${(err as Error).message}\n\n${AGENT_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    print(io.stdout, AGENT_USAGE);
-    return 0;
-  }
+  const cmd = parseCommandLine(
+    argv,
+    {
+      'data-dir': { type: 'string' },
+      site: { type: 'string' },
+      agent: { type: 'string' },
+      'broker-url': { type: 'string' },
+      out: { type: 'string' },
+      'client-cert': { type: 'boolean' },
+      'ca-file': { type: 'string' },
+      camera: { type: 'string', multiple: true },
+      loop: { type: 'boolean' },
+      replace: { type: 'boolean' },
+      'mosquitto-dir': { type: 'string' },
+      'agent-data-dir': { type: 'string' },
+      all: { type: 'boolean' },
+      'password-out': { type: 'string' },
+      username: { type: 'string' },
+      host: { type: 'string', multiple: true },
+      days: { type: 'string' },
+    },
+    AGENT_USAGE,
+    io,
+  );
+  if (typeof cmd === 'number') return cmd;
+  const { values, positionals, str, need } = cmd;
   const [group, command] = positionals;
-  const str = (name: string): string | undefined => values[name] as string | undefined;
-  const need = (name: string): string => {
-    const v = str(name);
-    if (!v) throw new UsageError(`--${name} is required`);
-    return v;
-  };
   const resolvePath = (p: string) => path.resolve(io.cwd, p);
   const dataDir = resolvePath(str('data-dir') ?? io.env.PORTAIL_SERVER_DATA_DIR ?? '.data/control-server');
   const actor = cliActor();

@@ -10,11 +10,10 @@ import {
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { tokenFromText } from '@portail/protocol';
 import type { Database } from 'better-sqlite3';
 import pino, { type Logger } from 'pino';
-import { cliActor, print, Refused as RefusedBase, reportFailure, UsageError } from './cli-common.js';
+import { cliActor, parseCommandLine, print, Refused as RefusedBase, reportFailure, UsageError } from './cli-common.js';
 import { createAuditLog } from '../audit/audit-log.js';
 import { renderCardPng, renderQrPng, type CardFace } from '../people/card.js';
 import {
@@ -138,8 +137,6 @@ export function progressLine(p: ImportProgress, width = 30): string {
 
 class Refused extends RefusedBase<PeopleError> {}
 
-type Values = Record<string, string | boolean | string[] | undefined>;
-
 /** Write a file only its owner can read (cards and QR codes carry the token). */
 function writePrivate(file: string, data: Uint8Array): void {
   writeFileSync(file, data, { mode: 0o600 });
@@ -167,71 +164,53 @@ export async function runPeopleCli(
   opts: PeopleCliOptions = {},
 ): Promise<number> {
   const logger = opts.logger ?? pino({ level: 'silent' });
-  let values: Values;
-  let positionals: string[];
-  try {
-    const parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'data-dir': { type: 'string' },
-        site: { type: 'string' },
-        student: { type: 'string' },
-        visitor: { type: 'string' },
-        file: { type: 'string' },
-        who: { type: 'string' },
-        channel: { type: 'string' },
-        notice: { type: 'string' },
-        date: { type: 'string' },
-        refuse: { type: 'boolean' },
-        withdraw: { type: 'boolean' },
-        count: { type: 'string' },
-        photo: { type: 'string' },
-        // deletion after templating is the default; --delete-photo is still accepted (it changes nothing)
-        'delete-photo': { type: 'boolean' },
-        'keep-photo': { type: 'boolean' },
-        'card-out': { type: 'string' },
-        'qr-out': { type: 'string' },
-        out: { type: 'string' },
-        title: { type: 'string' },
-        'token-file': { type: 'string' },
-        token: { type: 'string' },
-        reason: { type: 'string' },
-        'first-name': { type: 'string' },
-        'last-name': { type: 'string' },
-        purpose: { type: 'string' },
-        host: { type: 'string' },
-        'id-doc': { type: 'string' },
-        'id-number': { type: 'string' },
-        set: { type: 'string', multiple: true },
-        since: { type: 'string' },
-        after: { type: 'string' },
-        'key-id': { type: 'string' },
-        force: { type: 'boolean' },
-        'allow-mass-departure': { type: 'boolean' },
-        'models-dir': { type: 'string' },
-        embedder: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    values = parsed.values;
-    positionals = parsed.positionals;
-  } catch (err) {
-    print(io.stderr, `portail-admin: ${(err as Error).message}\n\n${PEOPLE_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    print(io.stdout, PEOPLE_USAGE);
-    return 0;
-  }
+  const cmd = parseCommandLine(
+    argv,
+    {
+      'data-dir': { type: 'string' },
+      site: { type: 'string' },
+      student: { type: 'string' },
+      visitor: { type: 'string' },
+      file: { type: 'string' },
+      who: { type: 'string' },
+      channel: { type: 'string' },
+      notice: { type: 'string' },
+      date: { type: 'string' },
+      refuse: { type: 'boolean' },
+      withdraw: { type: 'boolean' },
+      count: { type: 'string' },
+      photo: { type: 'string' },
+      // deletion after templating is the default; --delete-photo is still accepted (it changes nothing)
+      'delete-photo': { type: 'boolean' },
+      'keep-photo': { type: 'boolean' },
+      'card-out': { type: 'string' },
+      'qr-out': { type: 'string' },
+      out: { type: 'string' },
+      title: { type: 'string' },
+      'token-file': { type: 'string' },
+      token: { type: 'string' },
+      reason: { type: 'string' },
+      'first-name': { type: 'string' },
+      'last-name': { type: 'string' },
+      purpose: { type: 'string' },
+      host: { type: 'string' },
+      'id-doc': { type: 'string' },
+      'id-number': { type: 'string' },
+      set: { type: 'string', multiple: true },
+      since: { type: 'string' },
+      after: { type: 'string' },
+      'key-id': { type: 'string' },
+      force: { type: 'boolean' },
+      'allow-mass-departure': { type: 'boolean' },
+      'models-dir': { type: 'string' },
+      embedder: { type: 'string' },
+    },
+    PEOPLE_USAGE,
+    io,
+  );
+  if (typeof cmd === 'number') return cmd;
+  const { values, positionals, str, need } = cmd;
   const [command, sub] = positionals;
-  const str = (name: string): string | undefined => values[name] as string | undefined;
-  const need = (name: string): string => {
-    const v = str(name);
-    if (v === undefined || v === '') throw new UsageError(`--${name} is required`);
-    return v;
-  };
   const resolvePath = (p: string) => path.resolve(io.cwd, p);
   const dataDir = resolvePath(str('data-dir') ?? io.env.PORTAIL_SERVER_DATA_DIR ?? '.data/control-server');
   const actor = cliActor();

@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Database } from 'better-sqlite3';
 import pino, { type Logger } from 'pino';
-import { cliActor, print, Refused, reportFailure, UsageError } from './cli-common.js';
+import { cliActor, parseCommandLine, print, Refused, reportFailure, UsageError } from './cli-common.js';
 import { createAuditLog, type AuditEntry } from '../audit/audit-log.js';
 import { openSigningKeyStore } from '../people/signing-key-store.js';
 import { createPrivacyService, type PrivacyService } from '../privacy/privacy-service.js';
@@ -46,7 +45,6 @@ export const PRIVACY_USAGE = `privacy commands (portail-admin [--data-dir DIR] p
   The register printed here lacks the cameras' location types (the server learns them from MQTT):
   GET /api/sites/:site/privacy/register on the running server has them.`;
 
-
 const DAY_MS = 86_400_000;
 
 /** `privacy` is the first positional argument (after `--data-dir DIR`). */
@@ -77,51 +75,38 @@ export async function runPrivacyCli(
   opts: { logger?: Logger; now?: () => Date } = {},
 ): Promise<number> {
   const logger = opts.logger ?? pino({ level: 'silent' });
-  let values: Record<string, string | boolean | string[] | undefined>;
-  let positionals: string[];
-  try {
-    const parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'data-dir': { type: 'string' },
-        site: { type: 'string', multiple: true },
-        student: { type: 'string' },
-        server: { type: 'boolean' },
-        out: { type: 'string' },
-        'summary-out': { type: 'string' },
-        json: { type: 'boolean' },
-        'keep-events': { type: 'boolean' },
-        controller: { type: 'string' },
-        representative: { type: 'string' },
-        dpo: { type: 'string' },
-        processor: { type: 'string', multiple: true },
-        'ends-on': { type: 'string' },
-        'starts-on': { type: 'string' },
-        'min-passages': { type: 'string' },
-        'max-mismatch-rate': { type: 'string' },
-        'max-biometric-median-ms': { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        'audit-log-days': { type: 'string' },
-        ...Object.fromEntries(Object.keys(RETENTION_FLAGS).map((k) => [k, { type: 'string' as const }])),
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-    values = parsed.values;
-    positionals = parsed.positionals;
-  } catch (err) {
-    print(io.stderr, `portail-admin: ${(err as Error).message}\n\n${PRIVACY_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    print(io.stdout, PRIVACY_USAGE);
-    return 0;
-  }
+  const cmd = parseCommandLine(
+    argv,
+    {
+      'data-dir': { type: 'string' },
+      site: { type: 'string', multiple: true },
+      student: { type: 'string' },
+      server: { type: 'boolean' },
+      out: { type: 'string' },
+      'summary-out': { type: 'string' },
+      json: { type: 'boolean' },
+      'keep-events': { type: 'boolean' },
+      controller: { type: 'string' },
+      representative: { type: 'string' },
+      dpo: { type: 'string' },
+      processor: { type: 'string', multiple: true },
+      'ends-on': { type: 'string' },
+      'starts-on': { type: 'string' },
+      'min-passages': { type: 'string' },
+      'max-mismatch-rate': { type: 'string' },
+      'max-biometric-median-ms': { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'audit-log-days': { type: 'string' },
+      ...Object.fromEntries(Object.keys(RETENTION_FLAGS).map((k) => [k, { type: 'string' as const }])),
+    },
+    PRIVACY_USAGE,
+    io,
+  );
+  if (typeof cmd === 'number') return cmd;
+  const { values, positionals, str } = cmd;
   // positionals[0] is "privacy"
   const [, command, sub] = positionals;
-  const str = (name: string): string | undefined => values[name] as string | undefined;
   const sites = (values.site as string[] | undefined) ?? [];
   const oneSite = (): string => {
     if (sites.length !== 1) throw new UsageError('--site S is required (once)');
