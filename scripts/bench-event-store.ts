@@ -18,7 +18,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { newEventId, validate, type AccessEvent, type MovementEvent } from '../protocol/src/index.js';
-import { createEventRepository } from '../control-server/src/repositories/event-repository.js';
+import { createEventRepository, INSERT_EVENT_SQL } from '../control-server/src/repositories/event-repository.js';
 import { DEFAULT_CACHE_SIZE_KIB, openDatabase } from '../control-server/src/store/database.js';
 import { MIGRATIONS } from '../control-server/src/store/migrations.js';
 
@@ -143,11 +143,7 @@ function run(mode: 'repository' | 'raw', items: Item[], payloadJson: string[], r
     db.pragma('wal_autocheckpoint = 0');
     if (mmapBytes > 0) db.pragma(`mmap_size = ${mmapBytes}`);
     const repo = makeRepository(db);
-    const stmt = db.prepare<[string, string, string, string, string, string, string, string]>(
-      `INSERT INTO events (id, kind, site, agent, camera, ts, received_at, payload)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO NOTHING`,
-    );
+    const stmt = db.prepare<[string, string, string, string, string, string, string, string]>(INSERT_EVENT_SQL);
     let stored = 0;
     const batchRepo = db.transaction((from: number, to: number, at: string) => {
       for (let i = from; i < to; i++) {

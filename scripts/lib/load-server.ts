@@ -13,6 +13,7 @@ import { agentTopicsFilter } from '@portail/protocol';
 import { Aedes } from 'aedes';
 import pino from 'pino';
 import { makeConfig, startControlServer, type ConfigInput } from '../../control-server/src/server.js';
+import { INSERT_EVENT_SQL } from '../../control-server/src/repositories/event-repository.js';
 import { openDatabase } from '../../control-server/src/store/database.js';
 import { startWalCheckpointer } from '../../control-server/src/ingest/wal-checkpointer.js';
 import type { ProcessCost } from './load-common.js';
@@ -42,7 +43,9 @@ const send = (m: ServerToParent): void => {
   process.send?.(m);
 };
 
-async function startBare(dataDir: string): Promise<{ mqttUrl: string; counters: () => ServerCounters; close: () => Promise<void> }> {
+async function startBare(
+  dataDir: string,
+): Promise<{ mqttUrl: string; counters: () => ServerCounters; close: () => Promise<void> }> {
   const aedes = await Aedes.createBroker();
   const server = createServer((s) => aedes.handle(s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -50,10 +53,8 @@ async function startBare(dataDir: string): Promise<{ mqttUrl: string; counters: 
   const db = openDatabase({ dataDir });
   // the same off-thread WAL checkpoints as the real server: the baseline differs only by what it skips
   const checkpointer = await startWalCheckpointer({ db, logger: pino({ level: 'warn' }) });
-  const insert = db.prepare(
-    `INSERT INTO events (id, kind, site, agent, camera, ts, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (id) DO NOTHING`,
-  );
+  // the repository's own statement: the baseline writes exactly what the ingest writes
+  const insert = db.prepare(INSERT_EVENT_SQL);
   const c = { received: 0, stored: 0, duplicates: 0, rejected: 0 };
   let batch: Array<[string, Buffer]> = [];
   // the same one-transaction-per-socket-read as the real ingest: the baseline is not a strawman
@@ -116,7 +117,9 @@ async function main(input: ServerInput): Promise<void> {
     close = bare.close;
     send({ type: 'ready', httpUrl: null, mqttUrl: bare.mqttUrl, dataDir });
   } else {
-    const server = await startControlServer(makeConfig({ ...input.config, dataDir }), { logger: pino({ level: 'warn' }) });
+    const server = await startControlServer(makeConfig({ ...input.config, dataDir }), {
+      logger: pino({ level: 'warn' }),
+    });
     counters = () => {
       const s = server.stats();
       return {

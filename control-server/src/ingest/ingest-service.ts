@@ -433,15 +433,19 @@ export function createIngest(deps: IngestDeps): Ingest {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
 
-  function commit(st: Staged): Committed {
-    if (st.writes.length > 0) {
-      try {
-        writeTx(st);
-      } catch (err) {
-        return failed(st, err);
-      }
+  /** The batch's writes on this connection (status, health…, and inline events): null when stored. */
+  function writeHere(st: Staged): Committed | null {
+    if (st.writes.length === 0) return null;
+    try {
+      writeTx(st);
+      return null;
+    } catch (err) {
+      return failed(st, err);
     }
-    return published(st);
+  }
+
+  function commit(st: Staged): Committed {
+    return writeHere(st) ?? published(st);
   }
 
   /**
@@ -451,13 +455,8 @@ export function createIngest(deps: IngestDeps): Ingest {
    */
   async function commitOffloaded(st: Staged): Promise<Committed> {
     if (st.queued.length === 0) return commit(st);
-    if (st.writes.length > 0) {
-      try {
-        writeTx(st);
-      } catch (err) {
-        return failed(st, err);
-      }
-    }
+    const refused = writeHere(st);
+    if (refused) return refused;
     const writer = deps.eventWriter;
     let result: EventWriteResult;
     if (writer?.alive) {
