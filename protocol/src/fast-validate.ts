@@ -24,6 +24,25 @@ export type FastCheck = (value: unknown) => boolean;
 /** Topics with a compiled check; the others use zod alone. */
 export const FAST_TOPICS: ReadonlySet<TopicKey> = new Set<TopicKey>(['access', 'movement', 'camera']);
 
+/**
+ * The ajv options of the compiled checks. Exported for the control server's event writer thread,
+ * which compiles the same schemas (`jsonSchemaOf`) with the same options to accept events off the
+ * main thread: one definition, so both accept exactly the same payloads.
+ */
+export const FAST_CHECK_AJV_OPTIONS = {
+  strict: false,
+  // zod's `.max()` counts UTF-16 code units (`string.length`), not code points
+  unicode: false,
+  // zod's regexes have no `u` flag; the generated patterns are zod's own
+  unicodeRegExp: false,
+  // the `format`s zod emits (uuid, date-time) come with the `pattern` zod actually checks
+  validateFormats: false,
+  allErrors: false,
+  messages: false,
+  // ajv warns that `unicode` is deprecated but still honours it (limitLength); nothing else to log
+  logger: false,
+} as const;
+
 let ajv: Ajv2020 | null = null;
 const compiled = new Map<TopicKey, FastCheck>();
 
@@ -32,19 +51,7 @@ export function fastCheckOf(key: TopicKey): FastCheck | null {
   if (!FAST_TOPICS.has(key)) return null;
   let check = compiled.get(key);
   if (!check) {
-    ajv ??= new Ajv2020({
-      strict: false,
-      // zod's `.max()` counts UTF-16 code units (`string.length`), not code points
-      unicode: false,
-      // zod's regexes have no `u` flag; the generated patterns are zod's own
-      unicodeRegExp: false,
-      // the `format`s zod emits (uuid, date-time) come with the `pattern` zod actually checks
-      validateFormats: false,
-      allErrors: false,
-      messages: false,
-      // ajv warns that `unicode` is deprecated but still honours it (limitLength); nothing else to log
-      logger: false,
-    });
+    ajv ??= new Ajv2020(FAST_CHECK_AJV_OPTIONS);
     const fn = ajv.compile(jsonSchemaOf(key));
     check = (value: unknown): boolean => fn(value) === true;
     compiled.set(key, check);

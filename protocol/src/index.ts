@@ -11,4 +11,5 @@ export * from './schemas/sync.js';
 export * from './schemas/tracks.js';
 export * from './sync/sync-wire.js';
 export { jsonSchemaOf } from './json-schema.js';
+export { FAST_CHECK_AJV_OPTIONS, FAST_TOPICS } from './fast-validate.js';
 export * from './credential/index.js';

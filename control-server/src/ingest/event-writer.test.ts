@@ -3,51 +3,164 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DB_FILE_NAME, openDatabase } from '../store/database.js';
-import { makeTempDir } from '../test-support/fixtures.js';
-import { startEventWriter } from './event-writer.js';
+import { makeAccessEvent, makeCameraEvent, makeMovementEvent, makeTempDir } from '../test-support/fixtures.js';
+import { startEventWriter, WRITE_STATUS, WRITTEN_EVENT_KINDS, type RawEventBatch } from './event-writer.js';
 
 const silent = pino({ level: 'silent' });
+const { stored, duplicate, notChecked } = WRITE_STATUS;
+const RECEIVED_MS = Date.parse('2026-11-22T07:55:00.010Z');
 
-/** The flat row the ingest hands the writer for one movement event. */
-function row(id: string, site = 'lycee-a', agent = 'hall-1'): string[] {
-  const ts = '2026-11-22T07:55:00.000Z';
-  const payload = JSON.stringify({ id, v: 1, site, agent, camera: 'hall', ts, kind: 'line_crossing', rule: 'entry' });
-  return [id, 'movement', site, agent, 'hall', ts, '2026-11-22T07:55:00.010Z', payload];
+interface Msg {
+  kind: (typeof WRITTEN_EVENT_KINDS)[number];
+  /** the topic's site and agent */
+  site?: string;
+  agent?: string;
+  payload: object | string;
+  receivedMs?: number;
 }
 
-const id = (n: number): string => `0193a0c0-0000-7000-8000-${n.toString(16).padStart(12, '0')}`;
+/** A batch as the ingest packs it: payloads back to back, one entry per (site, agent) topic. */
+function batchOf(msgs: Msg[], skew = { aheadMs: 300_000, behindMs: 8 * 86_400_000 }): RawEventBatch {
+  const texts = msgs.map((m) => Buffer.from(typeof m.payload === 'string' ? m.payload : JSON.stringify(m.payload)));
+  const bytes = new Uint8Array(texts.reduce((n, t) => n + t.length, 0));
+  const ends = new Uint32Array(msgs.length);
+  let at = 0;
+  texts.forEach((t, i) => {
+    bytes.set(t, at);
+    at += t.length;
+    ends[i] = at;
+  });
+  const pairs: string[] = [];
+  const topics = msgs.map((m) => {
+    const key = `${m.site ?? 'lycee-a'}/${m.agent ?? 'gate-1'}`;
+    if (!pairs.includes(key)) pairs.push(key);
+    return pairs.indexOf(key);
+  });
+  return {
+    bytes,
+    ends,
+    kinds: Uint8Array.from(msgs.map((m) => WRITTEN_EVENT_KINDS.indexOf(m.kind))),
+    topics: Uint32Array.from(topics),
+    sites: pairs.map((p) => p.split('/')[0]!),
+    agents: pairs.map((p) => p.split('/')[1]!),
+    receivedMs: Float64Array.from(msgs.map((m) => m.receivedMs ?? RECEIVED_MS)),
+    ...skew,
+  };
+}
 
-describe('event writer (worker thread, own connection)', () => {
+/** A stored event as the repository reads it back (`StoredEvent`: same keys, same order). */
+function readBack(db: BetterSqlite3.Database, id: string): object {
+  const row = db.prepare('SELECT * FROM events WHERE id = ?').get(id) as Record<string, string>;
+  const { id: rowId, kind, site, agent, camera, ts, received_at: receivedAt, payload } = row;
+  return { id: rowId, kind, site, agent, camera, ts, receivedAt, payload: JSON.parse(payload!) as object };
+}
+
+/** The JSON of each stored event of an answer, in order. */
+function jsonsOf(r: { json: string; ends: Uint32Array }): string[] {
+  return [...r.ends].map((end, i) => r.json.slice(i === 0 ? 0 : r.ends[i - 1], end));
+}
+
+describe('event writer (worker thread: parse, check, store)', () => {
   let tmp: ReturnType<typeof makeTempDir>;
   beforeEach(() => {
     tmp = makeTempDir();
   });
   afterEach(() => tmp.remove());
 
-  it('stores a batch in one transaction, tells which ids were new, and touches the agents', async () => {
+  it('stores a batch in one transaction, tells which ids were new, gives their live JSON, touches the agents', async () => {
     const db = openDatabase({ dataDir: tmp.dir });
     db.prepare(
-      "INSERT INTO agents (site, agent, state, updated_at) VALUES ('lycee-a', 'hall-1', 'online', '2026-11-22T07:00:00.000Z')",
+      "INSERT INTO agents (site, agent, state, updated_at) VALUES ('lycee-a', 'gate-1', 'online', '2026-11-22T07:00:00.000Z')",
     ).run();
     const writer = await startEventWriter({ db, logger: silent });
-    // a replay inside the batch and one of an earlier batch are both "not new"
-    const first = await writer.write({ rows: [...row(id(1)), ...row(id(2))], touches: [] });
-    const second = await writer.write({
-      rows: [...row(id(3)), ...row(id(3)), ...row(id(1))],
-      touches: ['2026-11-22T07:55:00.010Z', 'lycee-a', 'hall-1'],
+    const a = makeAccessEvent('lycee-a', 'gate-1');
+    const m = makeMovementEvent('lycee-a', 'gate-1');
+    const c = makeCameraEvent('lycee-a', 'gate-1');
+    // a replay inside the batch and one of an earlier batch are both "already there"
+    const first = await writer.ingest(batchOf([{ kind: 'access', payload: a }]));
+    const second = await writer.ingest(
+      batchOf([
+        { kind: 'movement', payload: m },
+        { kind: 'movement', payload: m },
+        { kind: 'access', payload: a },
+        { kind: 'camera', payload: c },
+      ]),
+    );
+    if (!first.ok || !second.ok) throw new Error('batch refused');
+    expect([...first.status]).toEqual([stored]);
+    expect([...second.status]).toEqual([stored, duplicate, duplicate, stored]);
+    // the JSON built in the worker is byte for byte that of the event read back from the database
+    const expected = [a.id, m.id, c.id].map((id) => JSON.stringify(readBack(db, id)));
+    expect([...jsonsOf(first), ...jsonsOf(second)]).toEqual(expected);
+    expect(JSON.parse(jsonsOf(second)[0]!)).toMatchObject({
+      kind: 'movement',
+      receivedAt: '2026-11-22T07:55:00.010Z',
+      payload: m,
     });
-    expect(first).toEqual({ ok: true, inserted: new Uint8Array([1, 1]) });
-    expect(second).toEqual({ ok: true, inserted: new Uint8Array([1, 0, 0]) });
-    // visible to the server's own connection once answered
-    const ids = db.prepare('SELECT id FROM events ORDER BY id').pluck().all();
-    expect(ids).toEqual([id(1), id(2), id(3)]);
     expect(db.prepare("SELECT last_seen FROM agents WHERE site = 'lycee-a'").pluck().get()).toBe(
       '2026-11-22T07:55:00.010Z',
     );
     expect(writer.pending).toBe(0);
     await writer.close();
     expect(writer.alive).toBe(false);
-    expect(await writer.write({ rows: row(id(4)), touches: [] })).toEqual({ ok: false, error: 'event writer stopped' });
+    expect(await writer.ingest(batchOf([{ kind: 'access', payload: makeAccessEvent('lycee-a', 'gate-1') }]))).toEqual({
+      ok: false,
+      error: 'event writer stopped',
+    });
+    db.close();
+  });
+
+  it('leaves to the main thread what it does not accept, and stores the rest of the batch', async () => {
+    const db = openDatabase({ dataDir: tmp.dir });
+    const writer = await startEventWriter({ db, logger: silent });
+    const good = makeAccessEvent('lycee-a', 'gate-1');
+    const { decision: _dropped, ...incomplete } = makeAccessEvent('lycee-a', 'gate-1');
+    // a key zod accepts and the compiled check refuses (34 UTF-16 units): zod has the last word
+    const zodOnly = makeAccessEvent('lycee-a', 'gate-1', { timingsMs: { ['😀'.repeat(17)]: 1 } });
+    const r = await writer.ingest(
+      batchOf([
+        { kind: 'access', payload: '{"id": "not json' },
+        { kind: 'access', payload: '42' },
+        { kind: 'access', payload: incomplete },
+        // the payload says another site than its topic
+        { kind: 'access', site: 'lycee-b', payload: makeAccessEvent('lycee-a', 'gate-1') },
+        // an access event on the movement topic
+        { kind: 'movement', payload: makeAccessEvent('lycee-a', 'gate-1') },
+        { kind: 'access', payload: zodOnly },
+        { kind: 'access', payload: good },
+      ]),
+    );
+    if (!r.ok) throw new Error(r.error);
+    expect([...r.status]).toEqual([notChecked, notChecked, notChecked, notChecked, notChecked, notChecked, stored]);
+    expect(jsonsOf(r)).toHaveLength(1);
+    expect(db.prepare('SELECT id FROM events').pluck().all()).toEqual([good.id]);
+    await writer.close();
+    db.close();
+  });
+
+  it('stores ts in the canonical shape and counts edge clocks far from the receipt time', async () => {
+    const db = openDatabase({ dataDir: tmp.dir });
+    const writer = await startEventWriter({ db, logger: silent });
+    const short = makeMovementEvent('lycee-a', 'gate-1', { ts: '2026-11-22T07:55:00Z' });
+    const ahead = makeMovementEvent('lycee-a', 'gate-1', { ts: '2026-11-22T08:55:00.010Z' });
+    const behind = makeMovementEvent('lycee-a', 'gate-1', { ts: '2026-11-01T07:55:00.010Z' });
+    const r = await writer.ingest(
+      batchOf(
+        [
+          { kind: 'movement', payload: short },
+          { kind: 'movement', payload: ahead },
+          { kind: 'movement', payload: behind },
+        ],
+        { aheadMs: 60_000, behindMs: 86_400_000 },
+      ),
+    );
+    if (!r.ok) throw new Error(r.error);
+    expect([...r.status]).toEqual([stored, stored, stored]);
+    expect({ future: r.skewFuture, past: r.skewPast }).toEqual({ future: 1, past: 1 });
+    expect(db.prepare('SELECT ts FROM events WHERE id = ?').pluck().get(short.id)).toBe('2026-11-22T07:55:00.000Z');
+    // the payload keeps what the agent sent
+    expect(JSON.parse(jsonsOf(r)[0]!)).toMatchObject({ ts: '2026-11-22T07:55:00.000Z', payload: { ts: short.ts } });
+    await writer.close();
     db.close();
   });
 
@@ -57,17 +170,19 @@ describe('event writer (worker thread, own connection)', () => {
     // another connection holds the write lock: the worker's transaction cannot start
     const other = new BetterSqlite3(path.join(tmp.dir, DB_FILE_NAME));
     other.exec('BEGIN IMMEDIATE');
-    const refused = await writer.write({ rows: [...row(id(1)), ...row(id(2))], touches: [] });
+    const msgs: Msg[] = [
+      { kind: 'access', payload: makeAccessEvent('lycee-a', 'gate-1') },
+      { kind: 'movement', payload: makeMovementEvent('lycee-a', 'gate-1') },
+    ];
+    const refused = await writer.ingest(batchOf(msgs));
     expect(refused.ok).toBe(false);
     expect(refused.ok ? '' : refused.error).toMatch(/locked|busy/i);
     other.exec('ROLLBACK');
     other.close();
     expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(0);
     // the same batch again (what the tick batcher does after a failure): stored whole
-    expect(await writer.write({ rows: [...row(id(1)), ...row(id(2))], touches: [] })).toEqual({
-      ok: true,
-      inserted: new Uint8Array([1, 1]),
-    });
+    const again = await writer.ingest(batchOf(msgs));
+    expect(again.ok && [...again.status]).toEqual([stored, stored]);
     await writer.close();
     db.close();
   });
@@ -75,18 +190,21 @@ describe('event writer (worker thread, own connection)', () => {
   it('keeps the order of batches sent without waiting, and close waits for the last', async () => {
     const db = openDatabase({ dataDir: tmp.dir });
     const writer = await startEventWriter({ db, logger: silent });
+    const pool = Array.from({ length: 800 }, () => makeMovementEvent('lycee-a', 'gate-1'));
+    // in each batch of 50, the last 10 repeat the first 10 of the same batch
     const answers = Array.from({ length: 20 }, (_, b) =>
-      writer.write({ rows: Array.from({ length: 50 }, (_, i) => row(id(b * 50 + (i % 40)))).flat(), touches: [] }),
+      writer.ingest(
+        batchOf(Array.from({ length: 50 }, (_, i) => ({ kind: 'movement', payload: pool[b * 40 + (i % 40)]! }))),
+      ),
     );
     await writer.close();
     const results = await Promise.all(answers);
-    // every batch answered; in each, the ids 40..49 repeat 0..9 of the same batch: not new
     for (const r of results) {
-      expect(r.ok).toBe(true);
-      if (r.ok) expect([...r.inserted].filter((x) => x === 1)).toHaveLength(40);
+      if (!r.ok) throw new Error(r.error);
+      expect([...r.status].filter((x) => x === stored)).toHaveLength(40);
+      expect(r.status).toHaveLength(50);
     }
     expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(800);
-    expect(results[0]!.ok && results[0]!.inserted.length).toBe(50);
     db.close();
   });
 

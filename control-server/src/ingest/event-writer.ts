@@ -2,30 +2,61 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { FAST_CHECK_AJV_OPTIONS, jsonSchemaOf, type EventTopicKey } from '@portail/protocol';
 import { TOUCH_AGENT_SQL } from '../repositories/agent-repository.js';
-import { INSERT_EVENT_SQL } from '../repositories/event-repository.js';
+import { CANONICAL_TS, INSERT_EVENT_SQL } from '../repositories/event-repository.js';
+import { EVENT_WRITER_WORKER_SOURCE } from './event-writer-worker.js';
 
-/** Values of one event row, in `INSERT_EVENT_SQL`'s parameter order. */
-export const EVENT_ROW_FIELDS = 8;
-/** Values of one agent touch, in `TOUCH_AGENT_SQL`'s parameter order (receivedAt, site, agent). */
-export const TOUCH_FIELDS = 3;
+/** The event topics the writer accepts, in the order of their codes in `RawEventBatch.kinds`. */
+export const WRITTEN_EVENT_KINDS = ['access', 'movement', 'camera'] as const satisfies readonly EventTopicKey[];
+export type WrittenEventKind = (typeof WRITTEN_EVENT_KINDS)[number];
 
 /**
- * One ingest batch's event rows, flattened (`EVENT_ROW_FIELDS` strings per event: id, kind, site,
- * agent, camera, ts, received_at, payload) and the `last_seen` updates of its agents: flat string
- * arrays are the cheapest thing to copy to a worker.
+ * One ingest batch's event messages as received: their payloads back to back in one buffer, and
+ * per message its topic's kind and (site, agent) and its receipt time. Typed arrays and one buffer
+ * are moved to the worker, not copied; the main thread neither parses nor serialises an event.
  */
-export interface EventWriteBatch {
-  rows: string[];
-  touches: string[];
+export interface RawEventBatch {
+  /** the payloads, back to back */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** end offset of each payload in `bytes` */
+  ends: Uint32Array<ArrayBuffer>;
+  /** per message: index in `WRITTEN_EVENT_KINDS` */
+  kinds: Uint8Array<ArrayBuffer>;
+  /** per message: index of its topic's site and agent in `sites` / `agents` */
+  topics: Uint32Array<ArrayBuffer>;
+  sites: string[];
+  agents: string[];
+  /** per message: when the server received it (ms since the epoch): the row's `received_at` */
+  receivedMs: Float64Array<ArrayBuffer>;
+  /** an event whose edge ts is further ahead / behind than this is counted as clock skew */
+  aheadMs: number;
+  behindMs: number;
 }
 
-/** `inserted[i]` is 1 when the i-th event was stored, 0 when its id was already there (a replay). */
-export type EventWriteResult = { ok: true; inserted: Uint8Array } | { ok: false; error: string };
+/** What became of each message of a `RawEventBatch`. */
+export const WRITE_STATUS = { duplicate: 0, stored: 1, notChecked: 2 } as const;
+
+export type RawEventResult =
+  | {
+      ok: true;
+      /**
+       * per message: `WRITE_STATUS` (stored; already there; left to the main thread, which decides with
+       * zod: bad JSON, refused by the compiled check, topic mismatch)
+       */
+      status: Uint8Array;
+      /** the live JSON of each stored event (a `StoredEvent`), back to back, in message order */
+      json: string;
+      /** end offset in `json` of each stored event's JSON */
+      ends: Uint32Array;
+      skewFuture: number;
+      skewPast: number;
+    }
+  | { ok: false; error: string };
 
 export interface EventWriter {
-  /** Store a batch in one transaction, in the order batches were given. Never rejects. */
-  write(batch: EventWriteBatch): Promise<EventWriteResult>;
+  /** Check and store a batch in one transaction, in the order batches were given. Never rejects. */
+  ingest(batch: RawEventBatch): Promise<RawEventResult>;
   /** false once the worker is gone: the caller writes on its own connection instead */
   readonly alive: boolean;
   /** batches sent and not answered yet */
@@ -41,90 +72,43 @@ export interface EventWriterOptions {
   busyTimeoutMs?: number;
 }
 
-// Plain JavaScript run by the worker (eval: no loader needed, so it works under tsx, vitest and the
-// built server alike, like the WAL checkpointer). The statements are the repositories' own SQL.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.betterSqlite3);
-let db;
-try {
-  db = new Database(workerData.file, { fileMustExist: true });
-  db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-  db.pragma('synchronous = NORMAL');
-  db.pragma('cache_size = ' + workerData.cacheSize);
-  // checkpoints belong to the checkpointer worker: a writer that checkpoints stalls its commits
-  db.pragma('wal_autocheckpoint = 0');
-} catch (err) {
-  parentPort.postMessage({ type: 'fatal', error: String((err && err.message) || err) });
-  throw err;
-}
-let insert, touch;
-try {
-  insert = db.prepare(workerData.insertSql);
-  touch = db.prepare(workerData.touchSql);
-} catch (err) {
-  parentPort.postMessage({ type: 'fatal', error: String((err && err.message) || err) });
-  db.close();
-  throw err;
-}
-const R = workerData.rowFields;
-const T = workerData.touchFields;
-const write = db.transaction((rows, touches, inserted) => {
-  for (let i = 0, j = 0; i < rows.length; i += R, j++) {
-    inserted[j] = insert.run(rows[i], rows[i + 1], rows[i + 2], rows[i + 3], rows[i + 4], rows[i + 5], rows[i + 6], rows[i + 7]).changes;
-  }
-  for (let i = 0; i < touches.length; i += T) touch.run(touches[i], touches[i + 1], touches[i + 2]);
-});
-parentPort.on('message', (m) => {
-  if (m.type === 'stop') {
-    db.close();
-    parentPort.close();
-    return;
-  }
-  const inserted = new Uint8Array(m.rows.length / R);
-  try {
-    write(m.rows, m.touches, inserted);
-    parentPort.postMessage({ type: 'done', seq: m.seq, ok: true, inserted }, [inserted.buffer]);
-  } catch (err) {
-    // rolled back: nothing of the batch is stored, the caller keeps it for a retry
-    parentPort.postMessage({ type: 'done', seq: m.seq, ok: false, error: String((err && err.message) || err) });
-  }
-});
-parentPort.postMessage({ type: 'ready' });
-`;
-
 type FromWorker =
   | { type: 'ready' }
   | { type: 'fatal'; error: string }
-  | { type: 'done'; seq: number; ok: true; inserted: Uint8Array }
+  | ({ type: 'done'; seq: number } & Extract<RawEventResult, { ok: true }>)
   | { type: 'done'; seq: number; ok: false; error: string };
 
 /**
- * Moves the ingest's SQLite writes (the `events` inserts and the agents' `last_seen`) to a worker
- * thread with its own connection to the same file. Inserting an event into six B-trees is most of
- * the CPU the ingest spends per event (docs/performance.md): on the event loop it delayed every
- * other message, WebSocket push and HTTP answer by the length of each commit. The main thread still
- * parses, validates and fans out; it hands the worker flat rows and learns which ids were new.
+ * Moves the ingest's work on event messages (JSON parse, schema check, serialisation and the SQLite
+ * writes: the `events` inserts and the agents' `last_seen`) to a worker thread with its own
+ * connection to the same file (event-writer-worker.ts). On the event loop this work delayed every
+ * other message, WebSocket push and HTTP answer (docs/performance.md). The main thread routes the
+ * messages, hands the worker their bytes, and fans out the JSON it gets back.
  * Commits are as durable as before (WAL + synchronous=NORMAL). Resolves once the worker has prepared
  * its statements; rejects with the worker's error otherwise (no events table, unreadable file).
  */
 export async function startEventWriter(opts: EventWriterOptions): Promise<EventWriter> {
   const { db, logger } = opts;
   if (db.memory || db.name === '') throw new Error('the event writer needs a database file (not :memory:)');
-  const worker = new Worker(WORKER_SOURCE, {
+  const here = createRequire(import.meta.url);
+  const worker = new Worker(EVENT_WRITER_WORKER_SOURCE, {
     eval: true,
     workerData: {
       file: db.name,
-      betterSqlite3: createRequire(import.meta.url).resolve('better-sqlite3'),
+      betterSqlite3: here.resolve('better-sqlite3'),
+      // the protocol's own ajv (its dependency, not necessarily the one other packages see)
+      ajv: createRequire(here.resolve('@portail/protocol')).resolve('ajv/dist/2020.js'),
+      ajvOptions: FAST_CHECK_AJV_OPTIONS,
+      schemas: WRITTEN_EVENT_KINDS.map((k) => jsonSchemaOf(k)),
+      kinds: WRITTEN_EVENT_KINDS,
+      canonicalTs: CANONICAL_TS.source,
       busyTimeoutMs: Math.max(0, Math.trunc(opts.busyTimeoutMs ?? 5_000)),
       cacheSize: Number(db.pragma('cache_size', { simple: true })),
       insertSql: INSERT_EVENT_SQL,
       touchSql: TOUCH_AGENT_SQL,
-      rowFields: EVENT_ROW_FIELDS,
-      touchFields: TOUCH_FIELDS,
     },
   });
-  const waiting = new Map<number, (r: EventWriteResult) => void>();
+  const waiting = new Map<number, (r: RawEventResult) => void>();
   let seq = 0;
   let alive = true;
   let stopping: Promise<void> | null = null;
@@ -160,7 +144,10 @@ export async function startEventWriter(opts: EventWriterOptions): Promise<EventW
     const resolve = waiting.get(m.seq);
     waiting.delete(m.seq);
     if (!resolve) return;
-    resolve(m.ok ? { ok: true, inserted: m.inserted } : { ok: false, error: m.error });
+    if (m.ok) {
+      const { type: _type, seq: _seq, ...result } = m;
+      resolve(result);
+    } else resolve({ ok: false, error: m.error });
     if (waiting.size === 0 && !stopping) worker.unref();
   });
   worker.on('error', (err) => {
@@ -174,15 +161,21 @@ export async function startEventWriter(opts: EventWriterOptions): Promise<EventW
   worker.unref();
 
   return {
-    write(batch) {
+    ingest(batch) {
       if (!alive || stopping) return Promise.resolve({ ok: false, error: 'event writer stopped' });
       seq += 1;
       const s = seq;
       // held while a batch is out: a process about to exit must not lose it silently
       if (waiting.size === 0) worker.ref();
-      const answer = new Promise<EventWriteResult>((resolve) => {
+      const answer = new Promise<RawEventResult>((resolve) => {
         waiting.set(s, resolve);
-        worker.postMessage({ type: 'write', seq: s, rows: batch.rows, touches: batch.touches });
+        worker.postMessage({ type: 'ingest', seq: s, ...batch }, [
+          batch.bytes.buffer,
+          batch.ends.buffer,
+          batch.kinds.buffer,
+          batch.topics.buffer,
+          batch.receivedMs.buffer,
+        ]);
       });
       last = answer;
       return answer;

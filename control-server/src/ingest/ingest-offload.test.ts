@@ -102,6 +102,32 @@ describe('ingest with the event writer (beginAsync)', () => {
     db.close();
   });
 
+  it('decides here, with zod, what the writer left alone: rejects by reason, stores what zod accepts', async () => {
+    const { db, writer, ingest, live } = await setup(tmp.dir);
+    const good = makeAccessEvent('lycee-a', 'gate-1');
+    // a timingsMs key the compiled check refuses and zod accepts (34 UTF-16 units): stored all the same
+    const zodOnly = makeAccessEvent('lycee-a', 'gate-1', { timingsMs: { ['😀'.repeat(17)]: 1 } });
+    const { decision: _dropped, ...incomplete } = makeAccessEvent('lycee-a', 'gate-1');
+    const b = ingest.beginAsync();
+    b.handle(buildTopic('access', 'lycee-a', 'gate-1'), Buffer.from('{"id": "not json'));
+    b.handle(...msg('access', incomplete));
+    b.handle(...msg('access', makeAccessEvent('lycee-b', 'gate-1')));
+    b.handle(...msg('access', zodOnly));
+    b.handle(...msg('access', good));
+    expect(await b.commit()).toEqual({ ok: true });
+    const s = ingest.stats();
+    expect(s).toMatchObject({ received: 5, stored: 2, duplicates: 0, storeErrors: 0 });
+    expect(s.rejected).toMatchObject({ invalid_json: 1, invalid_schema: 1, topic_mismatch: 1 });
+    expect(db.prepare('SELECT id FROM events ORDER BY id').pluck().all()).toEqual([good.id, zodOnly.id].sort());
+    const pushed = live.filter((x): x is Extract<LiveMessage, { type: 'event' }> => x.type === 'event');
+    expect(pushed.map((e) => e.event.id).sort()).toEqual([good.id, zodOnly.id].sort());
+    // both kinds of stored event (built by the writer, by this thread) serialise as the event read back
+    for (const e of pushed)
+      expect(JSON.parse(insertedEventJson(e.event)!)).toEqual(JSON.parse(JSON.stringify(e.event)));
+    await writer.close();
+    db.close();
+  });
+
   it('writes on its own connection once the worker is gone', async () => {
     const { db, writer, ingest, live } = await setup(tmp.dir);
     await writer.close();

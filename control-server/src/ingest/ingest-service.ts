@@ -1,4 +1,5 @@
 import {
+  MAX_PAYLOAD_BYTES,
   decodePayload,
   parseSiteTopic,
   parseTopic,
@@ -13,9 +14,15 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { ControlServerError } from '../infra/errors.js';
 import type { AgentRepository } from '../repositories/agent-repository.js';
-import { normaliseTs, type EventRepository, type StoredEvent } from '../repositories/event-repository.js';
+import { writtenEvent, type EventRepository, type StoredEvent } from '../repositories/event-repository.js';
 import type { LiveBus, LiveMessage } from '../services/live-bus.js';
-import type { EventWriter, EventWriteResult } from './event-writer.js';
+import {
+  WRITE_STATUS,
+  WRITTEN_EVENT_KINDS,
+  type EventWriter,
+  type RawEventBatch,
+  type RawEventResult,
+} from './event-writer.js';
 import { cloneIngestStats, createIngestStats, type IngestStats, type RejectReason } from './ingest-stats.js';
 
 export type IngestOutcome =
@@ -48,9 +55,10 @@ export interface IngestDeps {
    */
   db?: Database;
   /**
-   * Where the events of `beginAsync` batches are written: a worker thread with its own connection
-   * (event-writer.ts), so the inserts leave the event loop. Without it, or once it is gone, they are
-   * written on `db` like the other batches.
+   * Where the events of `beginAsync` batches are parsed, validated and written: a worker thread with
+   * its own connection (event-writer.ts), so that work leaves the event loop; what it does not accept
+   * comes back to be decided here with zod. Without it, or once it is gone, they are handled on `db`
+   * like the other batches.
    */
   eventWriter?: EventWriter;
   /** sites this instance owns (scale-out); messages of other sites are counted and dropped. All when absent. */
@@ -132,27 +140,52 @@ interface Staged {
   logs: Array<() => void>;
   /** last receipt per agent: one UPDATE per agent per batch instead of one per event */
   touches: Map<string, { site: string; agent: string; at: string }>;
-  /** the events are written by the event writer (`beginAsync`) */
+  /** the events are checked and written by the event writer (`beginAsync`) */
   offload: boolean;
-  /** offloaded events: their rows, flat (EVENT_ROW_FIELDS values each), and what makes them live once stored */
-  rows: string[];
-  queued: QueuedEvent[];
+  /** offloaded event messages, as received: for the event writer, or for this thread if it is gone */
+  raw: RawQueue;
 }
 
-interface QueuedEvent {
-  key: EventTopicKey;
-  value: PayloadOf<EventTopicKey>;
-  ts: string;
-  receivedAt: string;
-  payloadJson: string;
-  nowMs: number;
+/** A topic the server takes messages on (not its own config publications). */
+type InboundTopic = ParsedTopic & { key: Exclude<TopicKey, 'config'> };
+
+/** Event messages of an offloaded batch, not parsed yet (`RawEventBatch` once packed). */
+interface RawQueue {
+  topics: string[];
+  parsed: InboundTopic[];
+  payloads: Uint8Array[];
+  kinds: number[];
+  receivedMs: number[];
+  bytes: number;
+  /** index of each (site, agent) topic of the batch in `sites` / `agents` */
+  agentIndex: Map<InboundTopic, number>;
+  agentOf: number[];
+  sites: string[];
+  agents: string[];
 }
+
+function newRawQueue(): RawQueue {
+  return {
+    topics: [],
+    parsed: [],
+    payloads: [],
+    kinds: [],
+    receivedMs: [],
+    bytes: 0,
+    agentIndex: new Map(),
+    agentOf: [],
+    sites: [],
+    agents: [],
+  };
+}
+
+/** The event topics the writer takes, by topic key: their code in `RawEventBatch.kinds`. */
+const WRITTEN_KIND_CODE = new Map<TopicKey, number>(WRITTEN_EVENT_KINDS.map((k, i) => [k, i]));
 
 function newStaged(offload: boolean): Staged {
   return {
     offload,
-    rows: [],
-    queued: [],
+    raw: newRawQueue(),
     size: 0,
     valid: 0,
     failed: null,
@@ -254,19 +287,55 @@ export function createIngest(deps: IngestDeps): Ingest {
     st.live.push({ type: 'event', kind: key, event });
   }
 
-  /** An event of an offloaded batch: its row for the event writer, and what to push once stored. */
-  function queueEvent(
+  /** An event message of an offloaded batch, kept as received for the event writer. */
+  function queueRaw(
     st: Staged,
-    key: EventTopicKey,
-    value: PayloadOf<EventTopicKey>,
-    receivedAt: string,
+    code: number,
+    parsed: InboundTopic,
+    topic: string,
+    payload: Uint8Array,
     nowMs: number,
   ): void {
-    const ts = normaliseTs(value.ts);
-    const payloadJson = JSON.stringify(value);
-    st.rows.push(value.id, key, value.site, value.agent, value.camera, ts, receivedAt, payloadJson);
-    st.queued.push({ key, value, ts, receivedAt, payloadJson, nowMs });
-    touchLater(st, value.site, value.agent, receivedAt);
+    const q = st.raw;
+    let a = q.agentIndex.get(parsed);
+    if (a === undefined) {
+      a = q.sites.length;
+      q.agentIndex.set(parsed, a);
+      q.sites.push(parsed.site);
+      q.agents.push(parsed.agent);
+    }
+    q.topics.push(topic);
+    q.parsed.push(parsed);
+    q.payloads.push(payload);
+    q.kinds.push(code);
+    q.receivedMs.push(nowMs);
+    q.agentOf.push(a);
+    q.bytes += payload.byteLength;
+  }
+
+  /** The queue in the shape the worker takes: typed arrays and one buffer, moved rather than copied. */
+  function pack(q: RawQueue): RawEventBatch {
+    const n = q.payloads.length;
+    const bytes = new Uint8Array(q.bytes);
+    const ends = new Uint32Array(n);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const p = q.payloads[i]!;
+      bytes.set(p, at);
+      at += p.byteLength;
+      ends[i] = at;
+    }
+    return {
+      bytes,
+      ends,
+      kinds: Uint8Array.from(q.kinds),
+      topics: Uint32Array.from(q.agentOf),
+      sites: q.sites,
+      agents: q.agents,
+      receivedMs: Float64Array.from(q.receivedMs),
+      aheadMs,
+      behindMs,
+    };
   }
 
   // Topics are few (a handful per agent) and each message parsed two of them with split + regexes:
@@ -297,23 +366,45 @@ export function createIngest(deps: IngestDeps): Ingest {
     }
     const receivedAt = isoAt;
     stats.lastMessageAt = receivedAt;
-    const parsed = route(topic);
+    const routed = route(topic);
     // the server's own site sync publications come back through the wildcard subscription
-    if (parsed === 'site') {
+    if (routed === 'site') {
       stats.ignored += 1;
       return { kind: 'ignored' };
     }
-    if (!parsed) return reject('unknown_topic', topic, payload.byteLength, ['topic is not part of the protocol']);
+    if (!routed) return reject('unknown_topic', topic, payload.byteLength, ['topic is not part of the protocol']);
     // the server's own publications come back through the wildcard subscription
-    if (parsed.key === 'config') {
+    if (routed.key === 'config') {
       stats.ignored += 1;
       return { kind: 'ignored' };
     }
+    const parsed = routed as InboundTopic;
     // another instance's site (a subscription broader than the sites owned): not ours to store
     if (owned && !owned.has(parsed.site)) {
       stats.foreignSite += 1;
       return { kind: 'ignored' };
     }
+    if (st.offload) {
+      const code = WRITTEN_KIND_CODE.get(parsed.key);
+      // an event for the writer thread, which parses and checks it; too large: refused here at once
+      if (code !== undefined && payload.byteLength <= MAX_PAYLOAD_BYTES) {
+        st.valid += 1;
+        queueRaw(st, code, parsed, topic, payload, nowMs);
+        return { kind: 'pending' };
+      }
+    }
+    return validateIn(st, parsed, topic, payload, receivedAt, nowMs);
+  }
+
+  /** Decode and check one routed message; a valid one queues its database work in `st`. */
+  function validateIn(
+    st: Staged,
+    parsed: InboundTopic,
+    topic: string,
+    payload: Uint8Array,
+    receivedAt: string,
+    nowMs: number,
+  ): IngestOutcome {
     const decoded = decodePayload(parsed.key, payload);
     if (!decoded.ok)
       return reject(DECODE_REASON[decoded.error.code], topic, payload.byteLength, decoded.error.messages);
@@ -322,10 +413,6 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (wrong) return reject('topic_mismatch', topic, payload.byteLength, wrong);
     st.valid += 1;
     const key = parsed.key;
-    if (st.offload && (key === 'access' || key === 'movement' || key === 'camera')) {
-      queueEvent(st, key, value as PayloadOf<EventTopicKey>, receivedAt, nowMs);
-      return { kind: 'pending' };
-    }
     st.writes.push(() => write(st, key, value, receivedAt, nowMs));
     return { kind: 'pending' };
   }
@@ -411,18 +498,6 @@ export function createIngest(deps: IngestDeps): Ingest {
     if (!st.offload) for (const t of st.touches.values()) agents.touch(t.site, t.agent, t.at);
   };
   const writeTx = db ? db.transaction(runWrites) : runWrites;
-  // the events of an offloaded batch when there is no event writer (any more): on this connection
-  const runQueued = (st: Staged): Uint8Array => {
-    const inserted = new Uint8Array(st.queued.length);
-    for (let i = 0; i < st.queued.length; i++) {
-      const q = st.queued[i]!;
-      inserted[i] = events.insert(q.key, q.value, q.receivedAt).inserted ? 1 : 0;
-    }
-    for (const t of st.touches.values()) agents.touch(t.site, t.agent, t.at);
-    return inserted;
-  };
-  const queuedTx = db ? db.transaction(runQueued) : runQueued;
-
   type Committed = { ok: true } | { ok: false; error: string };
 
   function failed(st: Staged, err: unknown): Committed {
@@ -449,35 +524,56 @@ export function createIngest(deps: IngestDeps): Ingest {
   }
 
   /**
-   * The commit of an offloaded batch: its other writes (status, health…) here, its events by the
-   * event writer. If the events fail after the other writes succeeded, the batch is reported failed
-   * and handled again: status and health are upserts of the same values, events are idempotent.
+   * The commit of an offloaded batch: its other writes (status, health…) here, its event messages
+   * checked and stored by the event writer. If the events fail after the other writes succeeded, the
+   * batch is reported failed and handled again: status and health are upserts of the same values,
+   * events are idempotent. The messages the writer left alone (or all of them, without a writer) are
+   * decided here as any other message, and their events written on this connection.
    */
   async function commitOffloaded(st: Staged): Promise<Committed> {
-    if (st.queued.length === 0) return commit(st);
+    const q = st.raw;
+    if (q.payloads.length === 0) return commit(st);
     const refused = writeHere(st);
     if (refused) return refused;
     const writer = deps.eventWriter;
-    let result: EventWriteResult;
+    let result: RawEventResult | null = null;
     if (writer?.alive) {
-      const touches: string[] = [];
-      for (const t of st.touches.values()) touches.push(t.at, t.site, t.agent);
-      result = await writer.write({ rows: st.rows, touches });
-    } else {
-      try {
-        result = { ok: true, inserted: queuedTx(st) };
-      } catch (err) {
-        result = { ok: false, error: err instanceof Error ? err.message : String(err) };
+      result = await writer.ingest(pack(q));
+      if (!result.ok) return failed(st, new Error(result.error));
+      st.skewFuture += result.skewFuture;
+      st.skewPast += result.skewPast;
+    }
+    const here = newStaged(false);
+    let j = 0;
+    for (let i = 0; i < q.payloads.length; i++) {
+      const status = result ? result.status[i] : WRITE_STATUS.notChecked;
+      if (status === WRITE_STATUS.stored) {
+        const kind = WRITTEN_EVENT_KINDS[q.kinds[i]!]!;
+        const json = result!.json.slice(j === 0 ? 0 : result!.ends[j - 1], result!.ends[j]);
+        j += 1;
+        st.stored += 1;
+        st.live.push({ type: 'event', kind, event: writtenEvent(kind, q.parsed[i]!.site, json) });
+      } else if (status === WRITE_STATUS.duplicate) {
+        st.duplicates += 1;
+      } else {
+        st.valid -= 1;
+        try {
+          validateIn(
+            here,
+            q.parsed[i]!,
+            q.topics[i]!,
+            q.payloads[i]!,
+            new Date(q.receivedMs[i]!).toISOString(),
+            q.receivedMs[i]!,
+          );
+        } catch (err) {
+          log.error({ err, topic: q.topics[i]!.slice(0, MAX_LOGGED_TOPIC_CHARS) }, 'ingest handler threw');
+        }
       }
     }
-    if (!result.ok) return failed(st, new Error(result.error));
-    for (let i = 0; i < st.queued.length; i++) {
-      const q = st.queued[i]!;
-      if (result.inserted[i] === 1)
-        stored(st, q.key, events.adopt(q.key, q.value, q.ts, q.receivedAt, q.payloadJson), q.nowMs);
-      else st.duplicates += 1;
-    }
-    return published(st);
+    // what the writer stored is pushed now, whatever becomes of the rest
+    published(st);
+    return here.writes.length > 0 ? commit(here) : { ok: true };
   }
 
   /** Counters, logs and live pushes of a stored batch. */

@@ -111,9 +111,15 @@ describe('tick batcher', () => {
     await b.close();
   });
 
-  it('releases a message to the broker only once its batch is committed (or kept for a retry)', async () => {
+  it('above the high-water mark, releases a message to the broker only once its batch is committed (or kept for a retry)', async () => {
     const { ingest, releases } = fakeIngest(1, true);
-    const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), minCommitIntervalMs: 0, retryMs: 60_000 });
+    const b = createTickBatcher({
+      ingest,
+      logger: pino({ level: 'silent' }),
+      minCommitIntervalMs: 0,
+      retryMs: 60_000,
+      highWaterMessages: 0,
+    });
     const acked: string[] = [];
     b.handle('a', Buffer.from('{}'), () => acked.push('a'));
     await tick();
@@ -129,6 +135,40 @@ describe('tick batcher', () => {
     releases.shift()!();
     await tick();
     expect(acked).toEqual(['a', 'b']);
+    await b.close();
+  });
+
+  it('below the high-water mark, releases each message on a later turn without waiting for its commit', async () => {
+    const { ingest, batches, releases } = fakeIngest(0, true);
+    const b = createTickBatcher({
+      ingest,
+      logger: pino({ level: 'silent' }),
+      minCommitIntervalMs: 0,
+      highWaterMessages: 3,
+    });
+    const acked: string[] = [];
+    b.handle('a', Buffer.from('{}'), () => acked.push('a'));
+    b.handle('b', Buffer.from('{}'), () => acked.push('b'));
+    // never from inside handle: the broker is still delivering the message
+    expect(acked).toEqual([]);
+    await tick();
+    expect(batches).toEqual([['a', 'b']]);
+    expect(acked).toEqual(['a', 'b']);
+    // [a, b] in flight, [c] gathering: 3 not committed, at the mark; [d] goes past it and is held
+    b.handle('c', Buffer.from('{}'), () => acked.push('c'));
+    b.handle('d', Buffer.from('{}'), () => acked.push('d'));
+    await tick();
+    expect(acked).toEqual(['a', 'b', 'c']);
+    releases.shift()!();
+    await tick();
+    await tick();
+    expect(batches).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    releases.shift()!();
+    await tick();
+    expect(acked).toEqual(['a', 'b', 'c', 'd']);
     await b.close();
   });
 

@@ -17,13 +17,21 @@ export interface TickBatcherOptions {
    * kind in each per-site index, whatever the batch size): ~4–8 µs less per event at 200 than at 50.
    */
   minCommitIntervalMs?: number;
+  /**
+   * Messages not committed yet (gathering plus in flight) below which each is released to the broker
+   * at once (default 4 000: ~0.4 s at 10 000 events/s). Above, releases wait for the commit of their
+   * batch: the database is behind, and the agents' outboxes hold what comes next.
+   */
+  highWaterMessages?: number;
 }
 
 export interface TickBatcher {
   /**
-   * `release` is called once the message's batch is committed, or kept for a retry after a failed
-   * commit. The embedded broker reads nothing more from the publishing agent until then, so when the
-   * database falls behind, the agents' outboxes hold the next messages instead of this process's memory.
+   * `release` gives the message back to the broker, which reads nothing more from the publishing agent
+   * until then. It is called on a later turn of the event loop, and while the messages not committed
+   * yet stay below `highWaterMessages`, without waiting for the commit; above, once the message's batch
+   * is committed (or kept for a retry after a failed commit). So when the database falls behind, the
+   * agents' outboxes hold the next messages instead of this process's memory.
    */
   handle(topic: string, payload: Buffer, release?: () => void): void;
   /** messages waiting for a retry after a failed commit */
@@ -54,7 +62,37 @@ export function createTickBatcher(opts: TickBatcherOptions): TickBatcher {
   // batch keeps gathering messages and is committed as soon as it returns. A writer that falls behind
   // thus gets fewer, larger batches instead of a growing queue of small ones.
   let inFlight: Promise<void> | null = null;
+  let inFlightMessages = 0;
   let flushWanted = false;
+  const highWater = opts.highWaterMessages ?? 4_000;
+
+  // Releases are given back a few at a time, one group per turn of the event loop. A release lets the
+  // broker read and handle all that the agent's socket buffered meanwhile, synchronously: given back
+  // all at once after a commit (every agent's, ~16 KiB each), they made one task of ~2 000 messages
+  // (~80 ms) during which the writer's answer, the WebSocket pushes and the timers all waited.
+  const toRelease: Array<() => void> = [];
+  let releasing = false;
+  const RELEASES_PER_TURN = 32;
+  function releaseSoon(releases: ReadonlyArray<() => void>): void {
+    for (const r of releases) toRelease.push(r);
+    if (!releasing && toRelease.length > 0) {
+      releasing = true;
+      setImmediate(releaseSome);
+    }
+  }
+  function releaseSome(): void {
+    const some = toRelease.splice(0, RELEASES_PER_TURN);
+    for (const release of some) {
+      try {
+        release();
+      } catch (err) {
+        // the broker's own callback: a client gone meanwhile is not the batch's problem
+        log.debug({ err }, 'broker release callback failed');
+      }
+    }
+    if (toRelease.length > 0) setImmediate(releaseSome);
+    else releasing = false;
+  }
 
   function flush(): void {
     if (inFlight) {
@@ -65,6 +103,7 @@ export function createTickBatcher(opts: TickBatcherOptions): TickBatcher {
     open = null;
     lastFlush = Date.now();
     if (!o) return;
+    inFlightMessages = o.raw.length;
     inFlight = o.batch.commit().then(
       (done) => settle(o.raw, o.releases, done),
       (err: unknown) =>
@@ -78,14 +117,8 @@ export function createTickBatcher(opts: TickBatcherOptions): TickBatcher {
     done: { ok: true } | { ok: false; error: string },
   ): void {
     inFlight = null;
-    for (const release of releases) {
-      try {
-        release();
-      } catch (err) {
-        // the broker's own callback: a client gone meanwhile is not the batch's problem
-        log.debug({ err }, 'broker release callback failed');
-      }
-    }
+    inFlightMessages = 0;
+    releaseSoon(releases);
     if (!done.ok) {
       failed.push(raw);
       retained += raw.length;
@@ -126,7 +159,10 @@ export function createTickBatcher(opts: TickBatcherOptions): TickBatcher {
       else setImmediate(flush);
     }
     open.raw.push([topic, payload]);
-    if (release) open.releases.push(release);
+    if (release) {
+      if (open.raw.length + inFlightMessages <= highWater) releaseSoon([release]);
+      else open.releases.push(release);
+    }
     try {
       open.batch.handle(topic, payload);
       if (observe) opts.observe?.(topic, payload);

@@ -15,6 +15,8 @@ export interface WalCheckpointerOptions {
    * (275 MB for 60 000 events in a test). The forced one briefly holds back the writer.
    */
   maxWalPages?: number;
+  /** how long a forced restart waits for readers before giving up until the next tick (default 100 ms) */
+  restartBusyMs?: number;
 }
 
 export interface WalCheckpointer {
@@ -29,7 +31,10 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
 const db = new Database(workerData.file);
-db.pragma('busy_timeout = 5000');
+// PASSIVE never waits; this bounds how long a RESTART waits for readers, during which it holds back
+// the writers (the event writer waits for it up to its own busy timeout): one that cannot finish
+// quickly gives up and the next tick tries again, rather than stalling the ingest for seconds
+db.pragma('busy_timeout = ' + workerData.restartBusyMs);
 db.pragma('synchronous = NORMAL');
 let busy = false;
 const tick = () => {
@@ -75,7 +80,13 @@ export async function startWalCheckpointer(opts: WalCheckpointerOptions): Promis
   const betterSqlite3 = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { file, betterSqlite3, intervalMs: opts.intervalMs ?? 250, maxWalPages: opts.maxWalPages ?? 16_384 },
+    workerData: {
+      file,
+      betterSqlite3,
+      intervalMs: opts.intervalMs ?? 250,
+      maxWalPages: opts.maxWalPages ?? 16_384,
+      restartBusyMs: opts.restartBusyMs ?? 100,
+    },
   });
   worker.unref();
   let failed = false;
