@@ -103,12 +103,14 @@ function spawnChild<Out>(script: string, input: unknown): Child<Out> {
       return new Promise<Out>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`${script}: no answer in ${timeoutMs} ms`)), timeoutMs);
         const exit = (code: number | null): void => reject(new Error(`${script} exited with ${code}`));
-        proc.once('exit', exit);
+        // 'close', not 'exit': 'exit' can come before the IPC channel has delivered the child's last
+        // message (its final report, sent just before it disconnects), which failed whole runs
+        proc.once('close', exit);
         const l = (m: Out): void => {
           if (!pred(m)) return;
           clearTimeout(timer);
           listeners.delete(l);
-          proc.off('exit', exit);
+          proc.off('close', exit);
           resolve(m);
         };
         listeners.add(l);
