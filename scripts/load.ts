@@ -12,7 +12,7 @@
 // `--bare` adds two capacity phases (full pipeline, then aedes → SQLite with no validation and no
 // fan-out) and reports their ratio. Method and figures: docs/performance.md.
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,6 +131,29 @@ function spawnChild<Out>(script: string, input: unknown): Child<Out> {
 
 type ServerChild = Child<ServerToParent> & { ready: Extract<ServerToParent, { type: 'ready' }>; sites: string[] | null };
 type StatsMsg = Extract<ServerToParent, { type: 'stats' }>;
+
+/**
+ * The machine's CPU time counters (all cores, in ticks) from /proc/stat: total and `steal`, the time a
+ * virtual machine's cores were runnable but the hypervisor ran someone else. On a shared VM steal
+ * varies from 0 to 50 % within minutes and moves every latency figure of a run; the run reports it so
+ * that runs can be compared. Null where there is no /proc/stat.
+ */
+function cpuTicks(): { total: number; steal: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+    const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (f.length < 8 || f.some((x) => !Number.isFinite(x))) return null;
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7]! };
+  } catch {
+    return null;
+  }
+}
+const stealPctSince = (t0: { total: number; steal: number } | null): number | null => {
+  const t1 = cpuTicks();
+  if (!t0 || !t1 || t1.total <= t0.total) return null;
+  return round((100 * (t1.steal - t0.steal)) / (t1.total - t0.total), 1);
+};
 
 const siteIds = Array.from({ length: opts.sites }, (_, i) => `lycee-${String(i + 1).padStart(3, '0')}`);
 const cpuPct = (c: { cpuUserMs: number; cpuSystemMs: number; wallMs: number }): number =>
@@ -256,6 +279,7 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
     for (const s of servers) s.send({ type: 'reset' });
     const base = await stats();
     const load0 = loadavg()[0]!;
+    const ticks0 = cpuTicks();
     const t0 = Date.now();
     // this process's own CPU over the run (ingest polling, stats, IPC): taken from the server too
     const orchestratorCpu0 = process.cpuUsage();
@@ -415,6 +439,8 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
         orchestratorUsPerEvent: usPerEvent({ cpuUserMs: orchestratorCpu.user / 1000, cpuSystemMs: orchestratorCpu.system / 1000 }, storedRun),
       },
       load1: { start: round(load0, 2), end: round(loadavg()[0]!, 2) },
+      // share of the machine's CPU time taken by the hypervisor during the run (see cpuTicks)
+      stealPct: stealPctSince(ticks0),
     };
     return result;
   } finally {
