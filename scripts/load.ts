@@ -20,7 +20,15 @@ import { parseArgs } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import { startMosquitto, type MosquittoInstance } from '../test/helpers/mosquitto.js';
 import type { AgentsInput, AgentsToParent } from './lib/load-agents.js';
-import { execArgv, LatencyHistogram, median, round, type LatencyHistogramJson, type ProcessCost, type Shape } from './lib/load-common.js';
+import {
+  execArgv,
+  LatencyHistogram,
+  median,
+  round,
+  type LatencyHistogramJson,
+  type ProcessCost,
+  type Shape,
+} from './lib/load-common.js';
 import type { ServerInput, ServerToParent } from './lib/load-server.js';
 import type { WsInput, WsToParent } from './lib/load-ws.js';
 
@@ -62,7 +70,8 @@ const opts = {
   pollMs: Number(values['poll-ms']),
   steadyAfterS: Number(values['steady-after']),
 };
-if (opts.instances > 1 && opts.broker !== 'mosquitto') throw new Error('--instances > 1 needs --broker mosquitto (shared subscriptions)');
+if (opts.instances > 1 && opts.broker !== 'mosquitto')
+  throw new Error('--instances > 1 needs --broker mosquitto (shared subscriptions)');
 if (!['peak', 'flat'].includes(opts.shape)) throw new Error('--shape is peak or flat');
 
 interface Child<Out> {
@@ -90,7 +99,10 @@ function spawnChild<Out>(script: string, input: unknown): Child<Out> {
   };
   const prof = profileDirs[script];
   const argv = prof ? [...execArgv, '--cpu-prof', `--cpu-prof-dir=${prof}`] : execArgv;
-  const proc = fork(join(LIB, script), [JSON.stringify(input)], { execArgv: argv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(join(LIB, script), [JSON.stringify(input)], {
+    execArgv: argv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const listeners = new Set<(m: Out) => void>();
   // a child that already exited makes send() fail with EPIPE: its exit is what matters, reported by next()
   proc.on('error', (err) => console.error(`${script}: ${err.message}`));
@@ -129,7 +141,10 @@ function spawnChild<Out>(script: string, input: unknown): Child<Out> {
   };
 }
 
-type ServerChild = Child<ServerToParent> & { ready: Extract<ServerToParent, { type: 'ready' }>; sites: string[] | null };
+type ServerChild = Child<ServerToParent> & {
+  ready: Extract<ServerToParent, { type: 'ready' }>;
+  sites: string[] | null;
+};
 type StatsMsg = Extract<ServerToParent, { type: 'stats' }>;
 
 /**
@@ -169,7 +184,9 @@ const usPerEvent = (c: { cpuUserMs: number; cpuSystemMs: number }, events: numbe
  * a run), and a statement reads one snapshot, so every row up to the largest rowid it returns is seen.
  */
 function startIngestPollers(dataDirs: string[], hist: LatencyHistogram): { stop(): void; rows(): number } {
-  const dbs = dataDirs.map((d) => new BetterSqlite3(join(d, 'portail.sqlite'), { readonly: true, fileMustExist: true }));
+  const dbs = dataDirs.map(
+    (d) => new BetterSqlite3(join(d, 'portail.sqlite'), { readonly: true, fileMustExist: true }),
+  );
   const stmts = dbs.map((db) =>
     db
       .prepare<[number, number], [string, number, number]>(
@@ -204,7 +221,13 @@ interface ScenarioResult {
   [k: string]: unknown;
 }
 
-async function runScenario(mode: 'server' | 'bare', rate: number, durationS: number, shape: Shape, wsClients: number): Promise<ScenarioResult> {
+async function runScenario(
+  mode: 'server' | 'bare',
+  rate: number,
+  durationS: number,
+  shape: Shape,
+  wsClients: number,
+): Promise<ScenarioResult> {
   const work = mkdtempSync(join(tmpdir(), 'portail-load-'));
   const children: Array<Child<unknown>> = [];
   let mosquitto: MosquittoInstance | null = null;
@@ -212,7 +235,9 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
     if (mode === 'server' && opts.broker === 'mosquitto') {
       // Mosquitto's defaults (20 in flight, 1000 queued per client) drop messages under a burst:
       // a regional broker must be sized for it (docs/deploy-region.md)
-      mosquitto = await startMosquitto(['max_inflight_messages 1000', 'max_queued_messages 1000000', 'set_tcp_nodelay true'].join('\n'));
+      mosquitto = await startMosquitto(
+        ['max_inflight_messages 1000', 'max_queued_messages 1000000', 'set_tcp_nodelay true'].join('\n'),
+      );
     }
     const instances = mode === 'server' ? opts.instances : 1;
     const servers: ServerChild[] = [];
@@ -227,7 +252,12 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
                 dataDir: join(work, `server-${i}`),
                 http: { host: '127.0.0.1', port: 0 },
                 mqtt: mosquitto
-                  ? { mode: 'external', url: mosquitto.url, clientId: `portail-load-${i}`, ...(instances > 1 ? { sharedGroup: 'portail' } : {}) }
+                  ? {
+                      mode: 'external',
+                      url: mosquitto.url,
+                      clientId: `portail-load-${i}`,
+                      ...(instances > 1 ? { sharedGroup: 'portail' } : {}),
+                    }
                   : { mode: 'embedded', host: '127.0.0.1', port: 0 },
                 ...(sites ? { sites } : {}),
                 consoleDir: work,
@@ -251,7 +281,11 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
 
     let ws: Child<WsToParent> | null = null;
     if (mode === 'server' && wsClients > 0) {
-      const input: WsInput = { httpUrls: servers.map((s) => s.ready.httpUrl!), clients: wsClients, batch: opts.wsBatch };
+      const input: WsInput = {
+        httpUrls: servers.map((s) => s.ready.httpUrl!),
+        clients: wsClients,
+        batch: opts.wsBatch,
+      };
       ws = spawnChild<WsToParent>('load-ws.ts', input);
       children.push(ws);
       await ws.next((m) => m.type === 'ready', 60_000);
@@ -275,7 +309,10 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
     await new Promise((r) => setTimeout(r, 500));
 
     const ingestHist = new LatencyHistogram();
-    const pollers = startIngestPollers(servers.map((s) => s.ready.dataDir), ingestHist);
+    const pollers = startIngestPollers(
+      servers.map((s) => s.ready.dataDir),
+      ingestHist,
+    );
     for (const s of servers) s.send({ type: 'reset' });
     const base = await stats();
     const load0 = loadavg()[0]!;
@@ -392,7 +429,10 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
       };
     });
     const activeS = (drainedAt - t0) / 1000;
-    const plateau = storedPerS.slice(Math.floor(storedPerS.length * (shape === 'peak' ? 0.35 : 0.1)), Math.ceil(storedPerS.length * (shape === 'peak' ? 0.65 : 0.95)));
+    const plateau = storedPerS.slice(
+      Math.floor(storedPerS.length * (shape === 'peak' ? 0.35 : 0.1)),
+      Math.ceil(storedPerS.length * (shape === 'peak' ? 0.65 : 0.95)),
+    );
     const result: ScenarioResult = {
       mode,
       instances,
@@ -425,18 +465,26 @@ async function runScenario(mode: 'server' | 'bare', rate: number, durationS: num
         servers: serverCosts.map((c, i) => ({
           cpuPct: cpuPct(c),
           // CPU time per stored event: the figure that holds on a busy machine, where wall-clock rates do not
-          cpuUsPerEvent: counters[i]!.received > 0 ? round((1000 * (c.cpuUserMs + c.cpuSystemMs)) / counters[i]!.received) : null,
+          cpuUsPerEvent:
+            counters[i]!.received > 0 ? round((1000 * (c.cpuUserMs + c.cpuSystemMs)) / counters[i]!.received) : null,
           elu: round(c.elu, 2),
           loopDelayP99Ms: round(c.loopDelayP99Ms),
           rssMB: round(c.rssBytes / 1e6, 0),
         })),
         agentsPct: cpuPct(agentsDone),
         wsPct: wsCost ? cpuPct(wsCost) : null,
-        orchestratorPct: cpuPct({ cpuUserMs: orchestratorCpu.user / 1000, cpuSystemMs: orchestratorCpu.system / 1000, wallMs: drainedAt - t0 }),
+        orchestratorPct: cpuPct({
+          cpuUserMs: orchestratorCpu.user / 1000,
+          cpuSystemMs: orchestratorCpu.system / 1000,
+          wallMs: drainedAt - t0,
+        }),
         // CPU µs per event generated (agents) and per event stored (all K clients together; orchestrator)
         agentsUsPerEvent: usPerEvent(agentsDone, agentsDone.generated),
         wsUsPerEvent: wsCost ? usPerEvent(wsCost, storedRun) : null,
-        orchestratorUsPerEvent: usPerEvent({ cpuUserMs: orchestratorCpu.user / 1000, cpuSystemMs: orchestratorCpu.system / 1000 }, storedRun),
+        orchestratorUsPerEvent: usPerEvent(
+          { cpuUserMs: orchestratorCpu.user / 1000, cpuSystemMs: orchestratorCpu.system / 1000 },
+          storedRun,
+        ),
       },
       load1: { start: round(load0, 2), end: round(loadavg()[0]!, 2) },
       // share of the machine's CPU time taken by the hypervisor during the run (see cpuTicks)
@@ -478,9 +526,11 @@ function limitingResource(r: ScenarioResult): string {
   const mainThread =
     'the control server main thread (MQTT handling, validation, fan-out; SQLite too in external-broker mode)';
   if (busiest.elu >= 0.9) verdict = mainThread;
-  else if (total >= cores * 100 * 0.85) verdict = `the machine's CPU (${cores} cores shared by server, load generator and clients)`;
+  else if (total >= cores * 100 * 0.85)
+    verdict = `the machine's CPU (${cores} cores shared by server, load generator and clients)`;
   else if (cpu.agentsPct >= 90) verdict = 'the load generator (simulated agents process)';
-  else if (busiest.elu >= 0.7) verdict = `${mainThread}: not saturated, but busy enough for queueing on it to set the latency`;
+  else if (busiest.elu >= 0.7)
+    verdict = `${mainThread}: not saturated, but busy enough for queueing on it to set the latency`;
   else verdict = 'none saturated: the offered rate is below capacity';
   return `${verdict}; ${parts.join(', ')}`;
 }
@@ -489,13 +539,22 @@ const main = await runScenario('server', opts.rate, opts.durationS, opts.shape, 
 /** Acceptance 3 of issue #9 for this run: the offered rate kept up with, nothing lost, p99 fan-out latency. */
 function verdict(r: ScenarioResult): Record<string, unknown> {
   const offered = r.offered as { generated: number };
-  const ws = r.ws as { latency: { p99Ms: number | null }; lost: number } | null;
+  const ws = r.ws as {
+    latency: { p99Ms: number | null };
+    lost: number;
+    steady?: { latency: { p99Ms: number | null } };
+  } | null;
   const stored = (r.stored as { events: number }).events;
+  const steadyP99 = ws?.steady?.latency.p99Ms ?? null;
   return {
     keptUp: (r.notDelivered as number) === 0 && stored >= offered.generated,
     zeroLoss: (r.losses as number) === 0 && (ws?.lost ?? 0) === 0 && (r.notDelivered as number) === 0,
     wsP99Ms: ws?.latency.p99Ms ?? null,
     wsP99Within100Ms: ws !== null && ws.latency.p99Ms !== null && ws.latency.p99Ms <= 100,
+    // the same after the warm-up (--steady-after): information, not the acceptance, which is the whole run
+    steadyWsP99Ms: steadyP99,
+    // what the machine took from the run: latencies of runs with different steal do not compare
+    stealPct: r.stealPct ?? null,
   };
 }
 const out: Record<string, unknown> = {
