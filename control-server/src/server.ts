@@ -114,11 +114,10 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
     // that ingests (docs/performance.md); closed before the database
     const checkpointer = await startWalCheckpointer({ db, logger: logger.child({ module: 'store' }) });
     cleanups.push(() => checkpointer.close());
-    // the events of the ingest's batches are parsed, checked and inserted by a worker thread
-    // (docs/performance.md); closed after the batchers and the subscriber (cleanups run in reverse),
-    // before the checkpointer and the database
+    // the events of the embedded broker's batches are inserted by a worker thread (docs/performance.md);
+    // closed after the batchers (cleanups run in reverse), before the checkpointer and the database
     const eventWriter =
-      config.ingest.eventWriter === 'worker'
+      config.ingest.eventWriter === 'worker' && config.mqtt.mode === 'embedded'
         ? await startEventWriter({ db, logger: logger.child({ module: 'ingest' }) })
         : undefined;
     if (eventWriter) cleanups.push(() => eventWriter.close());
@@ -269,20 +268,15 @@ export async function startControlServer(config: Config, opts: StartOptions = {}
       // the messages of one socket read in one transaction; their PUBACKs leave after its commit
       batch: {
         begin: () => {
-          // with the fast path only `config` topics come this way: nothing for the ingest; with the
-          // event writer the events are checked and stored off the event loop (asynchronous commit)
-          const b = fastPath ? null : eventWriter ? ingest.beginAsync() : ingest.begin();
+          // with the fast path only `config` topics come this way: nothing for the ingest
+          const b = fastPath ? null : ingest.begin();
           return {
             handle: (topic, payload) => {
               b?.handle(topic, payload);
               agentConfigs.observe(topic, payload);
               agentConfig.observe(topic, payload);
             },
-            commit: () => {
-              if (!b) return true;
-              const r = b.commit();
-              return r instanceof Promise ? r.then((c) => c.ok) : r.ok;
-            },
+            commit: () => b?.commit().ok ?? true,
           };
         },
       },

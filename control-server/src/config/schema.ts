@@ -284,7 +284,7 @@ export const configSchema = z.strictObject({
         .enum(['worker', 'inline'])
         .default('worker')
         .describe(
-          'where the ingest checks and writes events (embedded or external broker): a worker thread with its own SQLite connection that parses, validates and inserts them (default: that work leaves the event loop), or inline on the main thread',
+          'where the embedded broker path checks and writes events: a worker thread with its own SQLite connection that parses, validates and inserts them (default: that work leaves the event loop), or inline on the main thread',
         ),
     })
     .prefault({})

@@ -19,10 +19,9 @@ export interface MqttSubscriberOptions {
   onMessage: (topic: string, payload: Buffer) => void;
   /**
    * Batched ingest: when given, the messages of one socket read go to one batch (one transaction),
-   * and their PUBACKs are held in the corked socket until `commit` returns (or resolves to) true. A
-   * false commit (nothing stored) drops the connection instead: the PUBACKs are never sent and the
-   * broker delivers the messages again on the persistent session. One commit runs at a time: while
-   * an asynchronous one is out, the next socket reads join the open batch. `onMessage` is then unused.
+   * and their PUBACKs are held in the corked socket until `commit` returns true. A false commit
+   * (nothing stored) drops the connection instead: the PUBACKs are never sent and the broker
+   * delivers the messages again on the persistent session. `onMessage` is then unused.
    */
   batch?: { begin(): SubscriberBatch };
   /**
@@ -40,7 +39,7 @@ export interface MqttSubscriberOptions {
 export interface SubscriberBatch {
   handle(topic: string, payload: Buffer): void;
   /** true when everything handled is durably stored (or rejected): the PUBACKs may go */
-  commit(): boolean | Promise<boolean>;
+  commit(): boolean;
 }
 
 /** `$share/{group}/{filter}` when a group is set (MQTT 5 and Mosquitto's v3.1.1 shared subscriptions). */
@@ -136,52 +135,25 @@ export async function startMqttSubscriber(opts: MqttSubscriberOptions): Promise<
   // Storing inside handleMessage makes mqtt.js send the PUBACK only once the message is in SQLite.
   type Corkable = NodeJS.WritableStream & { cork(): void; uncork(): void; destroy(): void };
   let open: { batch: SubscriberBatch; stream: Corkable } | null = null as { batch: SubscriberBatch; stream: Corkable } | null;
-  // an asynchronous commit (the event writer's) out: the next batch gathers until it is answered
-  let committing = false;
-  let flushWanted = false;
-  const settle = (stream: Corkable, ok: boolean): void => {
-    if (ok) stream.uncork();
-    else {
-      // the PUBACKs sit in the corked socket: destroying it discards them, and the persistent session
-      // makes the broker deliver every unacknowledged message again after the reconnect
-      log.error('ingest batch not stored: dropping the broker connection so its messages are delivered again');
-      stream.destroy();
-    }
-  };
   const flush = (): void => {
-    if (committing) {
-      flushWanted = true;
-      return;
-    }
     const o = open;
     open = null;
     if (!o) return;
-    let result: boolean | Promise<boolean> = false;
+    let ok = false;
     try {
-      result = o.batch.commit();
+      ok = o.batch.commit();
     } catch (err) {
       // commit is meant never to throw; treat it as a failed commit: nothing acknowledged
       log.error({ err }, 'ingest batch commit threw');
     }
-    if (typeof result === 'boolean') {
-      settle(o.stream, result);
+    if (ok) {
+      o.stream.uncork();
       return;
     }
-    committing = true;
-    result
-      .catch((err: unknown) => {
-        log.error({ err }, 'ingest batch commit failed');
-        return false;
-      })
-      .then((ok) => {
-        committing = false;
-        settle(o.stream, ok);
-        if (flushWanted) {
-          flushWanted = false;
-          flush();
-        }
-      })
-      .catch((err: unknown) => log.error({ err }, 'ingest batch settle failed'));
+    // the PUBACKs sit in the corked socket: destroying it discards them, and the persistent session
+    // makes the broker deliver every unacknowledged message again after the reconnect
+    log.error('ingest batch not stored: dropping the broker connection so its messages are delivered again');
+    o.stream.destroy();
   };
   client.handleMessage = (packet, done) => {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
