@@ -147,11 +147,20 @@ describe('compiled validators agree with zod', () => {
     expect(checked).toBeGreaterThan(3000);
   });
 
-  it('a number JSON turns into Infinity is refused by both', () => {
-    const raw = JSON.stringify(SEEDS.movement!()).replace('"excess":1', '"excess":1e400');
-    expect(fastCheckOf('movement')!(JSON.parse(raw))).toBe(false);
-    const r = decodePayload('movement', raw);
-    expect(r.ok).toBe(false);
+  it('a number JSON turns into Infinity is refused by both, bounded or not', () => {
+    // excess is a bounded integer; box and timingsMs values are plain numbers with no bound
+    const cases: Array<[TopicKey, string, string]> = [
+      ['movement', '"excess":1', '"excess":1e400'],
+      ['movement', '[339.1,', '[1e400,'],
+      ['access', '"embed":7.6', '"embed":1e400'],
+      ['access', '"total":18.2', '"total":-1e400'],
+    ];
+    for (const [key, from, to] of cases) {
+      const raw = JSON.stringify(SEEDS[key]!()).replace(from, to);
+      expect(raw).toContain(to);
+      expect(fastCheckOf(key)!(JSON.parse(raw))).toBe(false);
+      expect(decodePayload(key, raw).ok).toBe(false);
+    }
   });
 
   it('decodePayload returns zod messages for what the compiled check refuses', () => {

@@ -31,6 +31,9 @@ export const FAST_TOPICS: ReadonlySet<TopicKey> = new Set<TopicKey>(['access', '
  */
 export const FAST_CHECK_AJV_OPTIONS = {
   strict: false,
+  // zod refuses Infinity and NaN, which JSON.parse makes of a number too large (1e400); without this,
+  // `strict: false` let the compiled check accept them where a schema has no bound (timingsMs, box)
+  strictNumbers: true,
   // zod's `.max()` counts UTF-16 code units (`string.length`), not code points
   unicode: false,
   // zod's regexes have no `u` flag; the generated patterns are zod's own

@@ -127,11 +127,28 @@ describe('event writer (worker thread: parse, check, store)', () => {
         // an access event on the movement topic
         { kind: 'movement', payload: makeAccessEvent('lycee-a', 'gate-1') },
         { kind: 'access', payload: zodOnly },
+        // a number JSON.parse makes Infinity: zod refuses it, so must the compiled check
+        {
+          kind: 'access',
+          payload: JSON.stringify(makeAccessEvent('lycee-a', 'gate-1', { timingsMs: { total: 1 } })).replace(
+            '"total":1',
+            '"total":1e400',
+          ),
+        },
         { kind: 'access', payload: good },
       ]),
     );
     if (!r.ok) throw new Error(r.error);
-    expect([...r.status]).toEqual([notChecked, notChecked, notChecked, notChecked, notChecked, notChecked, stored]);
+    expect([...r.status]).toEqual([
+      notChecked,
+      notChecked,
+      notChecked,
+      notChecked,
+      notChecked,
+      notChecked,
+      notChecked,
+      stored,
+    ]);
     expect(jsonsOf(r)).toHaveLength(1);
     expect(db.prepare('SELECT id FROM events').pluck().all()).toEqual([good.id]);
     await writer.close();

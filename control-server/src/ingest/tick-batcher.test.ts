@@ -43,6 +43,13 @@ function fakeIngest(failCommits: number, hold = false) {
 }
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Releases go back on later turns of the event loop (`setImmediate`, chained): a few turns, not a
+ * timer, whose order against them is not fixed.
+ */
+const turns = async (n = 4): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise<void>((r) => setImmediate(r));
+};
 
 describe('tick batcher', () => {
   it('commits the messages of one turn together, then the next turn separately', async () => {
@@ -122,18 +129,18 @@ describe('tick batcher', () => {
     });
     const acked: string[] = [];
     b.handle('a', Buffer.from('{}'), () => acked.push('a'));
-    await tick();
+    await turns();
     b.handle('b', Buffer.from('{}'), () => acked.push('b'));
-    await tick();
+    await turns();
     expect(acked).toEqual([]);
     // the first commit fails: [a] is kept in memory for a retry, and acknowledged
     releases.shift()!();
-    await tick();
+    await turns();
     expect(acked).toEqual(['a']);
     expect(b.retained).toBe(1);
     expect(acked).not.toContain('b');
     releases.shift()!();
-    await tick();
+    await turns();
     expect(acked).toEqual(['a', 'b']);
     await b.close();
   });
@@ -151,23 +158,23 @@ describe('tick batcher', () => {
     b.handle('b', Buffer.from('{}'), () => acked.push('b'));
     // never from inside handle: the broker is still delivering the message
     expect(acked).toEqual([]);
-    await tick();
+    await turns();
     expect(batches).toEqual([['a', 'b']]);
     expect(acked).toEqual(['a', 'b']);
     // [a, b] in flight, [c] gathering: 3 not committed, at the mark; [d] goes past it and is held
     b.handle('c', Buffer.from('{}'), () => acked.push('c'));
     b.handle('d', Buffer.from('{}'), () => acked.push('d'));
-    await tick();
+    await turns();
     expect(acked).toEqual(['a', 'b', 'c']);
     releases.shift()!();
-    await tick();
-    await tick();
+    await turns();
+    await turns();
     expect(batches).toEqual([
       ['a', 'b'],
       ['c', 'd'],
     ]);
     releases.shift()!();
-    await tick();
+    await turns();
     expect(acked).toEqual(['a', 'b', 'c', 'd']);
     await b.close();
   });
