@@ -247,6 +247,9 @@ export async function startMqttSubscriber(opts: MqttSubscriberOptions): Promise<
     close() {
       // force when offline: there is nothing in flight to wait for, and a graceful end would wait for a broker that is gone
       stopping = true;
+      // the open batch first: ending the connection flushes the corked socket, and with it the
+      // PUBACKs of messages not yet stored
+      if (!closing) flush();
       closing ??= client.endAsync(!client.connected).then(() => undefined);
       return closing;
     },
