@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { AgentRepository } from '../repositories/agent-repository.js';
-import type { EventKind, StoredEvent } from '../repositories/event-repository.js';
+import { eventFromRow, type EventKind, type EventRow, type StoredEvent } from '../repositories/event-repository.js';
 
 /**
  * The supervisors' alert queue: which events and offline states need a person, and who acknowledged
@@ -142,17 +142,6 @@ function eventKindsCondition(kinds: ReadonlySet<AlertKind>): string | null {
   return parts.length ? `(${parts.join(' OR ')})` : null;
 }
 
-interface EventRow {
-  id: string;
-  kind: EventKind;
-  site: string;
-  agent: string;
-  camera: string;
-  ts: string;
-  received_at: string;
-  payload: string;
-}
-
 interface AckRow {
   alert_id: string;
   site: string;
@@ -163,19 +152,6 @@ interface AckRow {
   acked_at: string;
   acked_by: string;
   note: string | null;
-}
-
-function toEvent(r: EventRow): StoredEvent {
-  return {
-    id: r.id,
-    kind: r.kind,
-    site: r.site,
-    agent: r.agent,
-    camera: r.camera,
-    ts: r.ts,
-    receivedAt: r.received_at,
-    payload: JSON.parse(r.payload) as never,
-  };
 }
 
 function toAck(r: AckRow): AlertAck {
@@ -244,7 +220,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
     }
     const row = eventStmt.get(alertId, site);
     if (!row) return null;
-    const event = toEvent(row);
+    const event = eventFromRow(row);
     const kind = alertKindOfEvent(event);
     return kind ? { id: event.id, kind, site, agent: event.agent, camera: event.camera, ts: event.ts, event } : null;
   }
@@ -264,7 +240,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertService {
           )
           .all(site, since, limit);
         for (const r of rows) {
-          const event = toEvent(r);
+          const event = eventFromRow(r);
           const kind = alertKindOfEvent(event)!;
           out.push({ id: event.id, kind, site, agent: event.agent, camera: event.camera, ts: event.ts, event });
         }

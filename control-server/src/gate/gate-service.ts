@@ -8,7 +8,7 @@ import { fail, ok, type Result } from '../people/result.js';
 import { localDate } from '../people/school-calendar.js';
 import type { SigningKeyStore } from '../people/signing-key-store.js';
 import { createVisitorService, type RegisterVisitorInput, type Visitor } from '../people/visitors.js';
-import type { StoredEvent } from '../repositories/event-repository.js';
+import { eventFromRow, type EventRow, type StoredEvent } from '../repositories/event-repository.js';
 import {
   createPassageActionStore,
   type OverrideDecision,
@@ -80,27 +80,10 @@ export interface GateServiceDeps {
   now?: () => Date;
 }
 
-interface EventRow {
-  id: string;
-  kind: 'access';
-  site: string;
-  agent: string;
-  camera: string;
-  ts: string;
-  received_at: string;
-  payload: string;
-}
+/** `events` rows of the access kind (every query here filters on it) */
+type AccessEventRow = EventRow & { kind: 'access' };
 
-const toEvent = (r: EventRow): AccessStoredEvent => ({
-  id: r.id,
-  kind: 'access',
-  site: r.site,
-  agent: r.agent,
-  camera: r.camera,
-  ts: r.ts,
-  receivedAt: r.received_at,
-  payload: JSON.parse(r.payload) as AccessEvent,
-});
+const toEvent = (r: AccessEventRow): AccessStoredEvent => eventFromRow(r) as AccessStoredEvent;
 
 interface HolderRow {
   holder_kind: 'student' | 'visitor';
@@ -132,7 +115,7 @@ export function createGateService(deps: GateServiceDeps) {
        LEFT JOIN visitors v ON v.id = c.visitor_id
       WHERE c.id = ? AND c.site = ?`,
   );
-  const eventStmt = db.prepare<[string, string], EventRow>(
+  const eventStmt = db.prepare<[string, string], AccessEventRow>(
     `SELECT * FROM events WHERE id = ? AND site = ? AND kind = 'access'`,
   );
 
@@ -186,11 +169,11 @@ export function createGateService(deps: GateServiceDeps) {
   return {
     /** Passages of a site, newest first, with their holder and actions. */
     passages(site: string, q: PassageQuery): Passage[] {
-      let rows: EventRow[];
+      let rows: AccessEventRow[];
       if (q.ids !== undefined) {
         if (q.ids.length === 0) return [];
         rows = db
-          .prepare<string[], EventRow>(
+          .prepare<string[], AccessEventRow>(
             `SELECT * FROM events WHERE site = ? AND kind = 'access' AND id IN (${q.ids.map(() => '?').join(', ')})
              ORDER BY ts DESC, id DESC`,
           )
@@ -202,7 +185,7 @@ export function createGateService(deps: GateServiceDeps) {
              AND NOT EXISTS (SELECT 1 FROM gate_passage_actions a WHERE a.event_id = events.id)`
           : '';
         rows = db
-          .prepare<unknown[], EventRow>(
+          .prepare<unknown[], AccessEventRow>(
             `SELECT * FROM events WHERE site = ? AND kind = 'access' AND ts >= ? ${pending}
              ORDER BY ts DESC, id DESC LIMIT ?`,
           )

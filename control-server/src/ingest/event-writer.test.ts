@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventFromRow, type EventRow } from '../repositories/event-repository.js';
 import { DB_FILE_NAME, openDatabase } from '../store/database.js';
 import { makeAccessEvent, makeCameraEvent, makeMovementEvent, makeTempDir } from '../test-support/fixtures.js';
 import { startEventWriter, WRITE_STATUS, WRITTEN_EVENT_KINDS, type RawEventBatch } from './event-writer.js';
@@ -48,11 +49,9 @@ function batchOf(msgs: Msg[], skew = { aheadMs: 300_000, behindMs: 8 * 86_400_00
   };
 }
 
-/** A stored event as the repository reads it back (`StoredEvent`: same keys, same order). */
+/** A stored event as the repository reads it back. */
 function readBack(db: BetterSqlite3.Database, id: string): object {
-  const row = db.prepare('SELECT * FROM events WHERE id = ?').get(id) as Record<string, string>;
-  const { id: rowId, kind, site, agent, camera, ts, received_at: receivedAt, payload } = row;
-  return { id: rowId, kind, site, agent, camera, ts, receivedAt, payload: JSON.parse(payload!) as object };
+  return eventFromRow(db.prepare('SELECT * FROM events WHERE id = ?').get(id) as EventRow);
 }
 
 /** The JSON of each stored event of an answer, in order. */

@@ -75,7 +75,8 @@ function scopeWhere(scope: readonly EventScope[]): { sql: string; params: string
   return clauses.length === 0 ? null : { sql: `(${clauses.join(' OR ')})`, params };
 }
 
-interface EventRow {
+/** A row of `events` as `SELECT *` gives it. */
+export interface EventRow {
   id: string;
   kind: EventKind;
   site: string;
@@ -86,7 +87,8 @@ interface EventRow {
   payload: string;
 }
 
-function toEvent(row: EventRow): StoredEvent {
+/** The stored event of a row read back (`SELECT * FROM events`): for the services that query `events` themselves. */
+export function eventFromRow(row: EventRow): StoredEvent {
   return {
     id: row.id,
     kind: row.kind,
@@ -312,7 +314,7 @@ export function createEventRepository(db: Database): EventRepository {
       // already stored: report the first copy, which is what the console has seen
       const row = byIdStmt.get(payload.id);
       if (!row) throw new Error(`event ${payload.id} neither inserted nor found`);
-      return { inserted: false, event: toEvent(row) };
+      return { inserted: false, event: eventFromRow(row) };
     },
     list({ limit, kind, before, scope }) {
       let rows: EventRow[];
@@ -332,7 +334,7 @@ export function createEventRepository(db: Database): EventRepository {
           ? beforeKindStmt.all(kind, cursor.ts, cursor.id, limit)
           : beforeStmt.all(cursor.ts, cursor.id, limit);
       }
-      return { ok: true, events: rows.map(toEvent) };
+      return { ok: true, events: rows.map(eventFromRow) };
     },
     count() {
       return countStmt.get()!.n;
@@ -355,7 +357,7 @@ export function createEventRepository(db: Database): EventRepository {
         )
         .all(cursor.rowid, ...where.params, limit + 1);
       const truncated = rows.length > limit;
-      const events = rows.slice(0, limit).map(toEvent);
+      const events = rows.slice(0, limit).map(eventFromRow);
       events.sort((x, y) => (x.ts === y.ts ? (x.id < y.id ? 1 : x.id > y.id ? -1 : 0) : x.ts < y.ts ? 1 : -1));
       return { ok: true, events, truncated };
     },
