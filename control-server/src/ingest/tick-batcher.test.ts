@@ -64,9 +64,9 @@ describe('tick batcher', () => {
     b.handle('t1', Buffer.from('{}'));
     b.handle('t2', Buffer.from('{}'));
     expect(batches).toEqual([]);
-    await tick();
+    await turns();
     b.handle('t3', Buffer.from('{}'));
-    await tick();
+    await turns();
     expect(batches).toEqual([['t1', 't2'], ['t3']]);
     expect(seen).toEqual(['t1', 't2', 't3']);
     await b.close();
@@ -84,7 +84,7 @@ describe('tick batcher', () => {
     });
     b.handle('a', Buffer.from('{}'));
     b.handle('b', Buffer.from('{}'));
-    await tick();
+    await turns();
     expect(b.retained).toBe(2);
     await tick(60);
     expect(batches).toEqual([
@@ -101,19 +101,19 @@ describe('tick batcher', () => {
     const { ingest, batches, releases, maxInFlight } = fakeIngest(0, true);
     const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), minCommitIntervalMs: 0 });
     b.handle('a', Buffer.from('{}'));
-    await tick();
+    await turns();
     expect(batches).toEqual([['a']]);
     // the writer is still busy with [a]: these wait, together, however many turns pass
     b.handle('b', Buffer.from('{}'));
-    await tick();
+    await turns();
     b.handle('c', Buffer.from('{}'));
     await tick(5);
     expect(batches).toEqual([['a']]);
     releases.shift()!();
-    await tick();
+    await turns();
     expect(batches).toEqual([['a'], ['b', 'c']]);
     releases.shift()!();
-    await tick();
+    await turns();
     expect(maxInFlight()).toBe(1);
     await b.close();
   });
@@ -183,17 +183,17 @@ describe('tick batcher', () => {
     const { ingest, batches, releases } = fakeIngest(0, true);
     const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), minCommitIntervalMs: 0 });
     b.handle('x', Buffer.from('{}'));
-    await tick();
+    await turns();
     b.handle('y', Buffer.from('{}'));
     let closed = false;
     const closing = b.close().then(() => {
       closed = true;
     });
     b.handle('z', Buffer.from('{}'));
-    await tick();
+    await turns();
     expect(closed).toBe(false);
     releases.shift()!();
-    await tick();
+    await turns();
     expect(batches).toEqual([['x'], ['y']]);
     releases.shift()!();
     await closing;
