@@ -52,7 +52,15 @@ export type RawEventResult =
       skewFuture: number;
       skewPast: number;
     }
-  | { ok: false; error: string };
+  | {
+      ok: false;
+      error: string;
+      /**
+       * The worker stopped with the batch in hand: it may have committed it before dying. Its events
+       * are then neither all stored nor all missing, and none was pushed live.
+       */
+      maybeStored?: true;
+    };
 
 export interface EventWriter {
   /** Check and store a batch in one transaction, in the order batches were given. Never rejects. */
@@ -117,7 +125,8 @@ export async function startEventWriter(opts: EventWriterOptions): Promise<EventW
   const fail = (why: string): void => {
     if (!alive) return;
     alive = false;
-    for (const resolve of waiting.values()) resolve({ ok: false, error: `event writer stopped: ${why}` });
+    for (const resolve of waiting.values())
+      resolve({ ok: false, error: `event writer stopped: ${why}`, maybeStored: true });
     waiting.clear();
   };
 

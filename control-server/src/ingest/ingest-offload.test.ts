@@ -8,7 +8,7 @@ import { createAgentRepository } from '../repositories/agent-repository.js';
 import { createLiveBus, type LiveMessage } from '../services/live-bus.js';
 import { DB_FILE_NAME, openDatabase } from '../store/database.js';
 import { makeAccessEvent, makeHealth, makeMovementEvent, makeTempDir } from '../test-support/fixtures.js';
-import { startEventWriter } from './event-writer.js';
+import { startEventWriter, type EventWriter } from './event-writer.js';
 import { createIngest } from './ingest-service.js';
 
 const silent = pino({ level: 'silent' });
@@ -125,6 +125,95 @@ describe('ingest with the event writer (beginAsync)', () => {
     for (const e of pushed)
       expect(JSON.parse(insertedEventJson(e.event)!)).toEqual(JSON.parse(JSON.stringify(e.event)));
     await writer.close();
+    db.close();
+  });
+
+  it('when only the writes decided here fail, names those for a retry and keeps what the writer stored', async () => {
+    const { db, writer, ingest, live } = await setup(tmp.dir);
+    const good = makeAccessEvent('lycee-a', 'gate-1');
+    const zodOnly = makeAccessEvent('lycee-a', 'gate-1', { timingsMs: { ['😀'.repeat(17)]: 1 } });
+    // a trigger of this connection only (TEMP): the server's own inserts fail, the writer's do not
+    db.exec("CREATE TEMP TRIGGER no_insert_here BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    const b1 = ingest.beginAsync();
+    b1.handle(...msg('health', makeHealth('lycee-a', 'gate-1')));
+    b1.handle(...msg('access', good));
+    const zodOnlyMsg = msg('access', zodOnly);
+    b1.handle(...zodOnlyMsg);
+    const failed = await b1.commit();
+    expect(failed.ok).toBe(false);
+    expect(failed.ok ? null : failed.unstored).toEqual([[zodOnlyMsg[0], zodOnlyMsg[1]]]);
+    expect(ingest.stats()).toMatchObject({ stored: 1, duplicates: 0, storeErrors: 1, healthUpdates: 1 });
+    expect(live.map((x) => x.type).sort()).toEqual(['agent', 'event', 'health']);
+    db.exec('DROP TRIGGER no_insert_here');
+    // the retry handles only what was not stored: no false duplicate, no second health push
+    const b2 = ingest.beginAsync();
+    for (const [t, p] of failed.ok ? [] : failed.unstored!) b2.handle(t, p);
+    expect(await b2.commit()).toEqual({ ok: true });
+    expect(ingest.stats()).toMatchObject({ stored: 2, duplicates: 0, healthUpdates: 1 });
+    expect(live.map((x) => x.type).sort()).toEqual(['agent', 'event', 'event', 'health']);
+    expect(db.prepare('SELECT id FROM events ORDER BY id').pluck().all()).toEqual([good.id, zodOnly.id].sort());
+    await writer.close();
+    db.close();
+  });
+
+  it('an event writer that dies after its commit, before answering: the retry counts and pushes those events once', async () => {
+    const db = openDatabase({ dataDir: tmp.dir });
+    const repo = createEventRepository(db);
+    // a crash can't be timed between a real worker's COMMIT and its answer: this writer commits the
+    // batch (on the same file, through the repository) and then reports itself stopped, as a worker
+    // that exited with the batch in hand is reported
+    let alive = true;
+    const dying: EventWriter = {
+      get alive() {
+        return alive;
+      },
+      pending: 0,
+      async ingest(batch) {
+        const text = Buffer.from(batch.bytes).toString('utf8');
+        let start = 0;
+        for (let i = 0; i < batch.ends.length; i++) {
+          const v = JSON.parse(text.slice(start, batch.ends[i])) as Parameters<typeof repo.insert<'access'>>[1];
+          start = batch.ends[i]!;
+          repo.insert('access', v, new Date(batch.receivedMs[i]!).toISOString());
+        }
+        alive = false;
+        return { ok: false, error: 'event writer stopped: exited with code 1', maybeStored: true };
+      },
+      close: async () => undefined,
+    };
+    const bus = createLiveBus();
+    const live: LiveMessage[] = [];
+    bus.subscribe((m) => live.push(m));
+    const ingest = createIngest({
+      events: repo,
+      agents: createAgentRepository(db),
+      bus,
+      logger: silent,
+      db,
+      eventWriter: dying,
+    });
+    const a = makeAccessEvent('lycee-a', 'gate-1');
+    const replay = makeAccessEvent('lycee-a', 'gate-1');
+    repo.insert('access', replay, new Date(Date.now() - 60_000).toISOString());
+    const b1 = ingest.beginAsync();
+    b1.handle(...msg('access', a));
+    b1.handle(...msg('access', replay));
+    expect((await b1.commit()).ok).toBe(false);
+    expect(live).toEqual([]);
+    expect(db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(2);
+    // the retry, on this thread now: `a` is the dead writer's commit (stored, pushed), `replay` was there before
+    const b2 = ingest.beginAsync();
+    b2.handle(...msg('access', a));
+    b2.handle(...msg('access', replay));
+    expect(await b2.commit()).toEqual({ ok: true });
+    expect(ingest.stats()).toMatchObject({ stored: 1, duplicates: 1 });
+    const pushed = live.filter((x): x is Extract<LiveMessage, { type: 'event' }> => x.type === 'event');
+    expect(pushed.map((e) => e.event.id)).toEqual([a.id]);
+    // and a later replay of `a` is a duplicate again
+    const b3 = ingest.beginAsync();
+    b3.handle(...msg('access', a));
+    expect(await b3.commit()).toEqual({ ok: true });
+    expect(ingest.stats()).toMatchObject({ stored: 1, duplicates: 2 });
     db.close();
   });
 

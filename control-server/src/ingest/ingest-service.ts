@@ -89,9 +89,17 @@ export interface IngestBatch {
 export interface AsyncIngestBatch {
   handle(topic: string, payload: Uint8Array): IngestOutcome;
   readonly size: number;
-  /** As `IngestBatch.commit`; the next batch may be opened (and handled) before this resolves. */
-  commit(): Promise<{ ok: true } | { ok: false; error: string }>;
+  /**
+   * As `IngestBatch.commit`; the next batch may be opened (and handled) before this resolves. A
+   * failure with `unstored` is partial: the rest of the batch is stored, counted and pushed, and only
+   * these messages are to be handled again (a retry of the whole batch would count what the event
+   * writer stored as duplicates and push the status and health messages twice).
+   */
+  commit(): Promise<AsyncCommitted>;
 }
+
+export type AsyncCommitted =
+  { ok: true } | { ok: false; error: string; unstored?: ReadonlyArray<readonly [topic: string, payload: Uint8Array]> };
 
 export interface Ingest {
   /** Handle one MQTT message synchronously: when it returns, a valid message is in SQLite. */
@@ -265,9 +273,17 @@ export function createIngest(deps: IngestDeps): Ingest {
     const { inserted, event } = events.insert(key, value, receivedAt);
     touchLater(st, value.site, value.agent, receivedAt);
     if (!inserted) {
+      const lostAt = maybeStored.get(value.id);
+      if (lostAt !== undefined) maybeStored.delete(value.id);
+      if (lostAt === event.receivedAt && event.kind === key) {
+        // stored by the event writer that died before answering: counted and pushed now, once
+        stored(st, key, event, nowMs);
+        return { kind: 'stored', id: value.id };
+      }
       st.duplicates += 1;
       return { kind: 'duplicate', id: value.id };
     }
+    if (maybeStored.size > 0) maybeStored.delete(value.id);
     stored(st, key, event, nowMs);
     return { kind: 'stored', id: value.id };
   }
@@ -311,6 +327,36 @@ export function createIngest(deps: IngestDeps): Ingest {
     q.receivedMs.push(nowMs);
     q.agentOf.push(a);
     q.bytes += payload.byteLength;
+  }
+
+  /**
+   * The events of batches the event writer died with (`maybeStored`), by id: the receipt time it
+   * would have stored (bounded). When such an event comes again (the retry of its batch) and is
+   * found stored with that very receipt time, it is the writer's unanswered commit, not a replay
+   * (a replay's row has the first copy's receipt time): counted as stored and pushed live now, as
+   * nothing did yet.
+   */
+  const maybeStored = new Map<string, string>();
+  const MAX_MAYBE_STORED = 100_000;
+  function rememberMaybeStored(q: RawQueue): void {
+    for (let i = 0; i < q.payloads.length; i++) {
+      const payload = q.payloads[i]!;
+      let id: unknown;
+      try {
+        id = (
+          JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')) as {
+            id?: unknown;
+          }
+        ).id;
+      } catch {
+        // not JSON: refused when handled again, nothing to remember
+        continue;
+      }
+      // the first copy in the batch is the one the writer would have stored
+      if (typeof id !== 'string' || maybeStored.has(id)) continue;
+      maybeStored.set(id, new Date(q.receivedMs[i]!).toISOString());
+      if (maybeStored.size > MAX_MAYBE_STORED) maybeStored.delete(maybeStored.keys().next().value!);
+    }
   }
 
   /** The queue in the shape the worker takes: typed arrays and one buffer, moved rather than copied. */
@@ -530,7 +576,7 @@ export function createIngest(deps: IngestDeps): Ingest {
    * events are idempotent. The messages the writer left alone (or all of them, without a writer) are
    * decided here as any other message, and their events written on this connection.
    */
-  async function commitOffloaded(st: Staged): Promise<Committed> {
+  async function commitOffloaded(st: Staged): Promise<AsyncCommitted> {
     const q = st.raw;
     if (q.payloads.length === 0) return commit(st);
     const refused = writeHere(st);
@@ -539,11 +585,16 @@ export function createIngest(deps: IngestDeps): Ingest {
     let result: RawEventResult | null = null;
     if (writer?.alive) {
       result = await writer.ingest(pack(q));
-      if (!result.ok) return failed(st, new Error(result.error));
+      if (!result.ok) {
+        if (result.maybeStored) rememberMaybeStored(q);
+        return failed(st, new Error(result.error));
+      }
       st.skewFuture += result.skewFuture;
       st.skewPast += result.skewPast;
     }
     const here = newStaged(false);
+    /** the messages `here` writes, by index in `q`: all that a failure of its commit loses */
+    const hereIndexes: number[] = [];
     let j = 0;
     for (let i = 0; i < q.payloads.length; i++) {
       const status = result ? result.status[i] : WRITE_STATUS.notChecked;
@@ -557,6 +608,7 @@ export function createIngest(deps: IngestDeps): Ingest {
         st.duplicates += 1;
       } else {
         st.valid -= 1;
+        const writes = here.writes.length;
         try {
           validateIn(
             here,
@@ -569,11 +621,16 @@ export function createIngest(deps: IngestDeps): Ingest {
         } catch (err) {
           log.error({ err, topic: q.topics[i]!.slice(0, MAX_LOGGED_TOPIC_CHARS) }, 'ingest handler threw');
         }
+        if (here.writes.length > writes) hereIndexes.push(i);
       }
     }
     // what the writer stored is pushed now, whatever becomes of the rest
     published(st);
-    return here.writes.length > 0 ? commit(here) : { ok: true };
+    if (here.writes.length === 0) return { ok: true };
+    const done = commit(here);
+    if (done.ok) return done;
+    // only the messages decided here are lost with this transaction
+    return { ...done, unstored: hereIndexes.map((i) => [q.topics[i]!, q.payloads[i]!] as const) };
   }
 
   /** Counters, logs and live pushes of a stored batch. */

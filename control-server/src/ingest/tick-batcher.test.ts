@@ -97,6 +97,39 @@ describe('tick batcher', () => {
     await b.close();
   });
 
+  it('after a partial failure keeps and handles again only the messages the commit names', async () => {
+    const batches: string[][] = [];
+    let first = true;
+    const ingest = {
+      beginAsync(): AsyncIngestBatch {
+        const got: Array<[string, Uint8Array]> = [];
+        return {
+          handle(topic, payload) {
+            got.push([topic, payload]);
+            return { kind: 'pending' };
+          },
+          get size() {
+            return got.length;
+          },
+          async commit() {
+            batches.push(got.map(([t]) => t));
+            if (!first) return { ok: true };
+            first = false;
+            return { ok: false, error: 'disk full', unstored: got.filter(([t]) => t === 'b') };
+          },
+        };
+      },
+    } as unknown as Ingest;
+    const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), retryMs: 20, minCommitIntervalMs: 0 });
+    for (const t of ['a', 'b', 'c']) b.handle(t, Buffer.from(t));
+    await turns();
+    expect(b.retained).toBe(1);
+    await tick(60);
+    expect(batches).toEqual([['a', 'b', 'c'], ['b']]);
+    expect(b.retained).toBe(0);
+    await b.close();
+  });
+
   it('commits one batch at a time: the next gathers while one is in flight, then goes at once', async () => {
     const { ingest, batches, releases, maxInFlight } = fakeIngest(0, true);
     const b = createTickBatcher({ ingest, logger: pino({ level: 'silent' }), minCommitIntervalMs: 0 });

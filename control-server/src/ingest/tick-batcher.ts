@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AsyncIngestBatch, Ingest } from './ingest-service.js';
+import type { AsyncCommitted, AsyncIngestBatch, Ingest } from './ingest-service.js';
 
 export interface TickBatcherOptions {
   ingest: Ingest;
@@ -111,15 +111,17 @@ export function createTickBatcher(opts: TickBatcherOptions): TickBatcher {
     );
   }
 
-  function settle(
-    raw: Array<[string, Buffer]>,
-    releases: Array<() => void>,
-    done: { ok: true } | { ok: false; error: string },
-  ): void {
+  function settle(raw: Array<[string, Buffer]>, releases: Array<() => void>, done: AsyncCommitted): void {
     inFlight = null;
     inFlightMessages = 0;
     releaseSoon(releases);
     if (!done.ok) {
+      // a partial failure names what was not stored: the rest is stored and must not come again
+      if (done.unstored)
+        raw = done.unstored.map(([topic, payload]) => [
+          topic,
+          Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+        ]);
       failed.push(raw);
       retained += raw.length;
       while (retained > maxRetained && failed.length > 1) {
