@@ -98,7 +98,10 @@ function spawnChild<Out>(script: string, input: unknown): Child<Out> {
     'load-ws.ts': process.env.PORTAIL_LOAD_WS_PROFILE_DIR,
   };
   const prof = profileDirs[script];
-  const argv = prof ? [...execArgv, '--cpu-prof', `--cpu-prof-dir=${prof}`] : execArgv;
+  const argv = prof ? [...execArgv, '--cpu-prof', `--cpu-prof-dir=${prof}`] : [...execArgv];
+  // PORTAIL_LOAD_TRACE_GC=1: every child prints V8's line per garbage collection (--trace-gc) on the
+  // shared stdout, with its isolate's address (a worker thread has its own), to match pauses with latencies
+  if (process.env.PORTAIL_LOAD_TRACE_GC === '1') argv.push('--trace-gc');
   const proc = fork(join(LIB, script), [JSON.stringify(input)], {
     execArgv: argv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -410,7 +413,12 @@ async function runScenario(
           edgeToServer: summaryOf(d.toServer),
           serverToClient: summaryOf(d.fromServer),
         },
-        steady: { afterS: Math.min(opts.steadyAfterS, durationS / 2), latency: summaryOf(d.steady) },
+        steady: {
+          afterS: Math.min(opts.steadyAfterS, durationS / 2),
+          latency: summaryOf(d.steady),
+          // client 0: from the server's receipt, i.e. without the agent's outbox and the broker's read
+          serverToClient: summaryOf(d.steadyFromServer),
+        },
       };
       wsCost = d;
     }
@@ -542,7 +550,7 @@ function verdict(r: ScenarioResult): Record<string, unknown> {
   const ws = r.ws as {
     latency: { p99Ms: number | null };
     lost: number;
-    steady?: { latency: { p99Ms: number | null } };
+    steady?: { latency: { p99Ms: number | null }; serverToClient: { p99Ms: number | null } };
   } | null;
   const stored = (r.stored as { events: number }).events;
   const steadyP99 = ws?.steady?.latency.p99Ms ?? null;
@@ -553,6 +561,8 @@ function verdict(r: ScenarioResult): Record<string, unknown> {
     wsP99Within100Ms: ws !== null && ws.latency.p99Ms !== null && ws.latency.p99Ms <= 100,
     // the same after the warm-up (--steady-after): information, not the acceptance, which is the whole run
     steadyWsP99Ms: steadyP99,
+    // and from the server's receipt (client 0), without the simulated outbox and the broker's read
+    steadyServerToWsP99Ms: ws?.steady?.serverToClient.p99Ms ?? null,
     // what the machine took from the run: latencies of runs with different steal do not compare
     stealPct: r.stealPct ?? null,
   };

@@ -8,6 +8,7 @@
  * already scanned is compared instead of scanned again (`FrameScanCache`), and its events are still
  * counted and timed by every client at its own receipt time.
  */
+import { writeFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { ByteKeySet, FrameScanCache, ID_CHARS, LatencyHistogram, type LatencyHistogramJson } from './load-common.js';
 
@@ -36,6 +37,8 @@ export type WsToParent =
       fromServer: LatencyHistogramJson;
       /** every client, events generated at or after the `steady` message's time (past the start transient) */
       steady: LatencyHistogramJson;
+      /** client 0, the same events: server receipt → client receipt */
+      steadyFromServer: LatencyHistogramJson;
       cpuUserMs: number;
       cpuSystemMs: number;
       wallMs: number;
@@ -52,6 +55,7 @@ async function main(input: WsInput): Promise<void> {
   const toServer = new LatencyHistogram();
   const fromServer = new LatencyHistogram();
   const steady = new LatencyHistogram();
+  const steadyFromServer = new LatencyHistogram();
   let steadyFromMs = Number.POSITIVE_INFINITY;
   const received = new Array<number>(input.clients).fill(0);
   const seen = new ByteKeySet(ID_CHARS);
@@ -62,6 +66,10 @@ async function main(input: WsInput): Promise<void> {
   const sockets: WebSocket[] = [];
   const cpu0 = process.cpuUsage();
   const t0 = Date.now();
+  // PORTAIL_LOAD_TIMELINE=file: client 0's seconds, [events, max latency, max edge→server, max
+  // server→client] per second of receipt, written at the end (to find where a tail comes from)
+  const timelineFile = process.env.PORTAIL_LOAD_TIMELINE;
+  const timeline: Array<[number, number, number, number]> | null = timelineFile ? [] : null;
 
   // every client counts the events of each frame it receives and records their latencies at its own
   // receipt time; client 0 also keeps every id (duplicates)
@@ -72,6 +80,23 @@ async function main(input: WsInput): Promise<void> {
       if (ev.tsMs[k]! >= steadyFromMs) steady.record(now - ev.tsMs[k]!, ev.tsRun[k]);
     }
     received[i] = received[i]! + ev.n;
+    if (i === 0 && timeline) {
+      const sec = Math.floor((now - t0) / 1000);
+      const row = (timeline[sec] ??= [0, 0, 0, 0]);
+      for (let k = 0; k < ev.tsMs.length; k++) {
+        row[0] += ev.tsRun[k]!;
+        row[1] = Math.max(row[1], now - ev.tsMs[k]!);
+      }
+      let k = 0;
+      for (let r = 0; r < ev.tsMs.length; r++) {
+        for (let j = 0; j < ev.tsRun[r]!; j++, k++) {
+          const rx = ev.receivedMs[k]!;
+          if (Number.isNaN(rx)) continue;
+          row[2] = Math.max(row[2], rx - ev.tsMs[r]!);
+          row[3] = Math.max(row[3], now - rx);
+        }
+      }
+    }
     if (i === 0) {
       // where the time goes: before the server received the event, or between its receipt and ours
       let k = 0;
@@ -81,6 +106,7 @@ async function main(input: WsInput): Promise<void> {
           if (Number.isNaN(rx)) continue;
           toServer.record(rx - ev.tsMs[r]!);
           fromServer.record(now - rx);
+          if (ev.tsMs[r]! >= steadyFromMs) steadyFromServer.record(now - rx);
         }
       }
       for (const idAt of ev.idAt) if (!seen.add(b, idAt)) duplicates += 1;
@@ -130,10 +156,12 @@ async function main(input: WsInput): Promise<void> {
         toServer: toServer.toJSON(),
         fromServer: fromServer.toJSON(),
         steady: steady.toJSON(),
+        steadyFromServer: steadyFromServer.toJSON(),
         cpuUserMs: cpu.user / 1000,
         cpuSystemMs: cpu.system / 1000,
         wallMs: Date.now() - t0,
       });
+      if (timelineFile && timeline) writeFileSync(timelineFile, JSON.stringify({ t0, timeline }));
       for (const s of sockets) s.terminate();
       process.disconnect?.();
     }
