@@ -49,6 +49,8 @@ const { values } = parseArgs({
     'capacity-s': { type: 'string', default: '15' },
     'poll-ms': { type: 'string', default: '10' },
     'steady-after': { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '5' },
+    'warmup-rate': { type: 'string' },
   },
 });
 
@@ -69,6 +71,9 @@ const opts = {
   capacityS: Number(values['capacity-s']),
   pollMs: Number(values['poll-ms']),
   steadyAfterS: Number(values['steady-after']),
+  warmupS: Number(values.warmup),
+  warmupRate:
+    values['warmup-rate'] !== undefined ? Number(values['warmup-rate']) : Math.round(Number(values.rate) * 0.2),
 };
 if (opts.instances > 1 && opts.broker !== 'mosquitto')
   throw new Error('--instances > 1 needs --broker mosquitto (shared subscriptions)');
@@ -187,6 +192,7 @@ const usPerEvent = (c: { cpuUserMs: number; cpuSystemMs: number }, events: numbe
  * a run), and a statement reads one snapshot, so every row up to the largest rowid it returns is seen.
  */
 function startIngestPollers(dataDirs: string[], hist: LatencyHistogram): { stop(): void; rows(): number } {
+  // from the rows stored now on (not the warm-up's)
   const dbs = dataDirs.map(
     (d) => new BetterSqlite3(join(d, 'portail.sqlite'), { readonly: true, fileMustExist: true }),
   );
@@ -198,7 +204,7 @@ function startIngestPollers(dataDirs: string[], hist: LatencyHistogram): { stop(
       )
       .raw(),
   );
-  const last = dbs.map(() => 0);
+  const last = dbs.map((db) => Number(db.prepare('SELECT coalesce(max(rowid), 0) FROM events').pluck().get()));
   let rows = 0;
   const timer = setInterval(() => {
     const now = Date.now();
@@ -230,6 +236,7 @@ async function runScenario(
   durationS: number,
   shape: Shape,
   wsClients: number,
+  warmup: { rate: number; durationS: number } | null = null,
 ): Promise<ScenarioResult> {
   const work = mkdtempSync(join(tmpdir(), 'portail-load-'));
   const children: Array<Child<unknown>> = [];
@@ -311,6 +318,35 @@ async function runScenario(
     // let the status messages land before measuring
     await new Promise((r) => setTimeout(r, 500));
 
+    // Warm-up: a lower rate for a few seconds, not measured, as the hours before a morning peak warm a
+    // running server (and this machine's clients and agents: cold code everywhere). It ends once all it
+    // generated is stored and has reached every console, so the run starts from a clean count.
+    let warmed: { generated: number; acked: number; backlogAtEnd: number } | null = null;
+    if (warmup && warmup.durationS > 0 && warmup.rate > 0) {
+      const before = (await stats()).reduce((a, x) => a + x.counters.stored, 0);
+      const done = agents.next((m) => m.type === 'warmed', (warmup.durationS + 120) * 1000);
+      agents.send({ type: 'warmup', rate: warmup.rate, durationS: warmup.durationS });
+      warmed = (await done) as Extract<AgentsToParent, { type: 'warmed' }>;
+      const deadline = Date.now() + 30_000;
+      let storedNow = before;
+      while (storedNow - before < warmed.acked && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        storedNow = (await stats()).reduce((a, x) => a + x.counters.stored, 0);
+      }
+      if (ws) {
+        for (;;) {
+          const p = ws.next((m) => m.type === 'counts');
+          ws.send({ type: 'counts' });
+          const c = (await p) as Extract<WsToParent, { type: 'counts' }>;
+          if (c.received.every((n) => n >= (storedNow - before) / servers.length) || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const measuring = ws.next((m) => m.type === 'measuring');
+        ws.send({ type: 'measure' });
+        await measuring;
+      }
+    }
+
     const ingestHist = new LatencyHistogram();
     const pollers = startIngestPollers(
       servers.map((s) => s.ready.dataDir),
@@ -324,7 +360,7 @@ async function runScenario(
     // this process's own CPU over the run (ingest polling, stats, IPC): taken from the server too
     const orchestratorCpu0 = process.cpuUsage();
     const done = agents.next((m) => m.type === 'done', (durationS + 180) * 1000);
-    agents.send({ type: 'go' });
+    agents.send({ type: 'go', startMs: t0 });
     // the WebSocket clients also time the events generated after the first seconds apart (ws.steady):
     // the start transient (cold JIT, empty caches, every agent's window at once) shows separately
     const steadyFromMs = t0 + Math.min(opts.steadyAfterS, durationS / 2) * 1000;
@@ -444,6 +480,16 @@ async function runScenario(
     const result: ScenarioResult = {
       mode,
       instances,
+      ...(warmed && warmup
+        ? {
+            warmup: {
+              ratePerS: warmup.rate,
+              durationS: warmup.durationS,
+              generated: warmed.generated,
+              acked: warmed.acked,
+            },
+          }
+        : {}),
       broker: mode === 'bare' ? 'aedes' : opts.broker,
       offered: {
         generated: agentsDone.generated,
@@ -543,7 +589,10 @@ function limitingResource(r: ScenarioResult): string {
   return `${verdict}; ${parts.join(', ')}`;
 }
 
-const main = await runScenario('server', opts.rate, opts.durationS, opts.shape, opts.ws);
+const main = await runScenario('server', opts.rate, opts.durationS, opts.shape, opts.ws, {
+  rate: opts.warmupRate,
+  durationS: opts.warmupS,
+});
 /** Acceptance 3 of issue #9 for this run: the offered rate kept up with, nothing lost, p99 fan-out latency. */
 function verdict(r: ScenarioResult): Record<string, unknown> {
   const offered = r.offered as { generated: number };

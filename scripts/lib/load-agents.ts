@@ -7,7 +7,14 @@
  */
 import { buildTopic, encodePayload, type Health, type Status } from '@portail/protocol';
 import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
-import { createLoadEventSource, LatencyHistogram, rateFraction, type LoadAgentEvents, type LoadEventKey, type Shape } from './load-common.js';
+import {
+  createLoadEventSource,
+  LatencyHistogram,
+  rateFraction,
+  type LoadAgentEvents,
+  type LoadEventKey,
+  type Shape,
+} from './load-common.js';
 
 export interface AgentsInput {
   url: string;
@@ -25,6 +32,7 @@ export interface AgentsInput {
 
 export type AgentsToParent =
   | { type: 'ready'; agents: number }
+  | { type: 'warmed'; generated: number; acked: number; backlogAtEnd: number }
   | { type: 'progress'; tS: number; generated: number; acked: number; backlog: number; errors: number }
   | {
       type: 'done';
@@ -93,8 +101,26 @@ function health(a: Agent, uptimeS: number): Health {
     ts: new Date().toISOString(),
     intervalS: 5,
     uptimeS,
-    cameras: [{ id: 'entrance', state: 'online', fps: 9.6, framesIn: uptimeS * 10, framesProcessed: uptimeS * 10, framesDropped: 0 }],
-    detectors: [{ model: 'yunet', kind: 'face', provider: 'cpu', framesRun: uptimeS * 10, detections: uptimeS, detectionsInInterval: 5 }],
+    cameras: [
+      {
+        id: 'entrance',
+        state: 'online',
+        fps: 9.6,
+        framesIn: uptimeS * 10,
+        framesProcessed: uptimeS * 10,
+        framesDropped: 0,
+      },
+    ],
+    detectors: [
+      {
+        model: 'yunet',
+        kind: 'face',
+        provider: 'cpu',
+        framesRun: uptimeS * 10,
+        detections: uptimeS,
+        detectionsInInterval: 5,
+      },
+    ],
     stages: { face: { p50Ms: 9.1, p95Ms: 12.4, count: 48 } },
     cpuPct: 40,
     rssBytes: 210_000_000,
@@ -120,23 +146,25 @@ async function main(input: AgentsInput): Promise<void> {
         agent,
         client,
         events: source.forAgent(site, agent),
-        topics: { access: buildTopic('access', site, agent), movement: buildTopic('movement', site, agent), health: buildTopic('health', site, agent) },
+        topics: {
+          access: buildTopic('access', site, agent),
+          movement: buildTopic('movement', site, agent),
+          health: buildTopic('health', site, agent),
+        },
         inFlight: 0,
         backlog: [],
         head: 0,
       };
-      await client.publishAsync(buildTopic('status', site, agent), encodePayload('status', status(a)), { qos: 1, retain: true });
+      await client.publishAsync(buildTopic('status', site, agent), encodePayload('status', status(a)), {
+        qos: 1,
+        retain: true,
+      });
       agents.push(a);
     }
   }
   send({ type: 'ready', agents: agents.length });
 
-  await new Promise<void>((resolve) => process.once('message', () => resolve()));
-
-  const start = Date.now();
-  const cpu0 = process.cpuUsage();
-  const endAt = start + input.durationS * 1000;
-  const ack = new LatencyHistogram();
+  let ack = new LatencyHistogram();
   let generated = 0;
   let published = 0;
   let acked = 0;
@@ -178,54 +206,95 @@ async function main(input: AgentsInput): Promise<void> {
     }
   };
 
+  const connectedAt = Date.now();
   const healthTimer = setInterval(() => {
-    const up = Math.round((Date.now() - start) / 1000);
+    const up = Math.round((Date.now() - connectedAt) / 1000);
     for (const a of agents) a.client.publish(a.topics.health, JSON.stringify(health(a, up)), QOS0);
   }, 5_000);
 
-  let last = start;
-  let lastProgress = start;
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const now = Date.now();
-      if (input.rate > 0) {
-        // integrate the shape over the elapsed slice; whole events are generated, the rest carried
-        const tS = (now - start) / 1000;
-        due += input.rate * rateFraction(input.shape, tS, input.durationS) * ((now - last) / 1000);
-        last = now;
-        while (due >= 1) {
-          due -= 1;
-          generated += 1;
-          const a = agents[rr++ % agents.length]!;
-          a.backlog.push(now);
-          pump(a);
-        }
-      } else {
-        // capacity: keep every agent's window full
-        for (const a of agents) {
-          while (a.inFlight + backlogOf(a) < input.maxInFlight) {
+  /** Generates `rate` events/s following `shape` for `durationS` from `start`, then returns. */
+  const runPhase = (start: number, rate: number, shape: Shape, durationS: number): Promise<void> => {
+    const endAt = start + durationS * 1000;
+    let last = start;
+    let lastProgress = start;
+    due = 0;
+    return new Promise<void>((resolve) => {
+      const tick = (): void => {
+        const now = Date.now();
+        if (rate > 0) {
+          // integrate the shape over the elapsed slice; whole events are generated, the rest carried
+          const tS = (now - start) / 1000;
+          due += rate * rateFraction(shape, tS, durationS) * ((now - last) / 1000);
+          last = now;
+          while (due >= 1) {
+            due -= 1;
             generated += 1;
+            const a = agents[rr++ % agents.length]!;
             a.backlog.push(now);
+            pump(a);
           }
-          pump(a);
+        } else {
+          // capacity: keep every agent's window full
+          for (const a of agents) {
+            while (a.inFlight + backlogOf(a) < input.maxInFlight) {
+              generated += 1;
+              a.backlog.push(now);
+            }
+            pump(a);
+          }
         }
-      }
-      if (now - lastProgress >= 1_000) {
-        lastProgress = now;
-        const backlog = agents.reduce((s, a) => s + backlogOf(a), 0);
-        send({ type: 'progress', tS: (now - start) / 1000, generated, acked, backlog, errors });
-      }
-      if (now >= endAt) return resolve();
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
-  clearInterval(healthTimer);
+        if (now - lastProgress >= 1_000) {
+          lastProgress = now;
+          const backlog = agents.reduce((s, a) => s + backlogOf(a), 0);
+          send({ type: 'progress', tS: (now - start) / 1000, generated, acked, backlog, errors });
+        }
+        if (now >= endAt) return resolve();
+        setTimeout(tick, 5);
+      };
+      tick();
+    });
+  };
   // what was generated is delivered, as an outbox would: wait for the backlog and the window (bounded)
-  const drainUntil = Date.now() + 60_000;
-  while (Date.now() < drainUntil && agents.some((a) => backlogOf(a) > 0 || a.inFlight > 0)) {
-    await new Promise((r) => setTimeout(r, 20));
+  const drain = async (): Promise<void> => {
+    const drainUntil = Date.now() + 60_000;
+    while (Date.now() < drainUntil && agents.some((a) => backlogOf(a) > 0 || a.inFlight > 0)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const backlogNow = (): number => agents.reduce((s, a) => s + backlogOf(a) + a.inFlight, 0);
+
+  // the orchestrator's orders: an optional warm-up (a lower rate, not measured), then the run
+  let go: { startMs: number } | null = null;
+  const orders: Array<{ type: string; rate?: number; durationS?: number; startMs?: number }> = [];
+  let wake: (() => void) | null = null;
+  process.on('message', (m: { type: string }) => {
+    orders.push(m);
+    wake?.();
+  });
+  const nextOrder = async (): Promise<(typeof orders)[number]> => {
+    while (orders.length === 0) await new Promise<void>((r) => (wake = r));
+    return orders.shift()!;
+  };
+  while (!go) {
+    const o = await nextOrder();
+    if (o.type === 'warmup' && typeof o.rate === 'number' && typeof o.durationS === 'number') {
+      // cold code everywhere (server, clients, this process) is what it warms: not the run measured
+      await runPhase(Date.now(), o.rate, 'flat', o.durationS);
+      await drain();
+      send({ type: 'warmed', generated, acked, backlogAtEnd: backlogNow() });
+    } else if (o.type === 'go') go = { startMs: typeof o.startMs === 'number' ? o.startMs : Date.now() };
   }
+  generated = 0;
+  published = 0;
+  acked = 0;
+  errors = 0;
+  validated = 0;
+  ack = new LatencyHistogram();
+  const start = go.startMs;
+  const cpu0 = process.cpuUsage();
+  await runPhase(start, input.rate, input.shape, input.durationS);
+  clearInterval(healthTimer);
+  await drain();
   const wallMs = Date.now() - start;
   const cpu = process.cpuUsage(cpu0);
   send({
@@ -234,7 +303,7 @@ async function main(input: AgentsInput): Promise<void> {
     published,
     acked,
     errors,
-    backlogAtEnd: agents.reduce((s, a) => s + backlogOf(a) + a.inFlight, 0),
+    backlogAtEnd: backlogNow(),
     wallMs,
     cpuUserMs: cpu.user / 1000,
     cpuSystemMs: cpu.system / 1000,

@@ -21,6 +21,7 @@ export interface WsInput {
 
 export type WsToParent =
   | { type: 'ready'; clients: number }
+  | { type: 'measuring' }
   | { type: 'counts'; received: number[]; duplicates: number; closed: number }
   | {
       type: 'done';
@@ -51,21 +52,21 @@ const send = (m: WsToParent): void => {
 };
 
 async function main(input: WsInput): Promise<void> {
-  const hist = new LatencyHistogram();
-  const toServer = new LatencyHistogram();
-  const fromServer = new LatencyHistogram();
-  const steady = new LatencyHistogram();
-  const steadyFromServer = new LatencyHistogram();
+  let hist = new LatencyHistogram();
+  let toServer = new LatencyHistogram();
+  let fromServer = new LatencyHistogram();
+  let steady = new LatencyHistogram();
+  let steadyFromServer = new LatencyHistogram();
   let steadyFromMs = Number.POSITIVE_INFINITY;
-  const received = new Array<number>(input.clients).fill(0);
+  let received = new Array<number>(input.clients).fill(0);
   const seen = new ByteKeySet(ID_CHARS);
   const scans = new FrameScanCache();
   let duplicates = 0;
   let closed = 0;
   let frames = 0;
   const sockets: WebSocket[] = [];
-  const cpu0 = process.cpuUsage();
-  const t0 = Date.now();
+  let cpu0 = process.cpuUsage();
+  let t0 = Date.now();
   // PORTAIL_LOAD_TIMELINE=file: client 0's seconds, [events, max latency, max edge→server, max
   // server→client] per second of receipt, written at the end (to find where a tail comes from)
   const timelineFile = process.env.PORTAIL_LOAD_TIMELINE;
@@ -140,6 +141,20 @@ async function main(input: WsInput): Promise<void> {
   send({ type: 'ready', clients: sockets.length });
 
   process.on('message', (m: { type: string; fromMs?: number }) => {
+    if (m.type === 'measure') {
+      // after the warm-up, whose events have all arrived: the run measured starts from zero
+      hist = new LatencyHistogram();
+      toServer = new LatencyHistogram();
+      fromServer = new LatencyHistogram();
+      steady = new LatencyHistogram();
+      steadyFromServer = new LatencyHistogram();
+      received = new Array<number>(input.clients).fill(0);
+      frames = 0;
+      cpu0 = process.cpuUsage();
+      t0 = Date.now();
+      if (timeline) timeline.length = 0;
+      send({ type: 'measuring' });
+    }
     if (m.type === 'steady' && typeof m.fromMs === 'number') steadyFromMs = m.fromMs;
     if (m.type === 'counts') send({ type: 'counts', received, duplicates, closed });
     if (m.type === 'stop') {
