@@ -107,6 +107,9 @@ function spawnChild<Out>(script: string, input: unknown): Child<Out> {
   // PORTAIL_LOAD_TRACE_GC=1: every child prints V8's line per garbage collection (--trace-gc) on the
   // shared stdout, with its isolate's address (a worker thread has its own), to match pauses with latencies
   if (process.env.PORTAIL_LOAD_TRACE_GC === '1') argv.push('--trace-gc');
+  // PORTAIL_LOAD_SERVER_FLAGS: more node/V8 flags for the server processes only (e.g. --trace-gc-nvp)
+  const serverFlags = process.env.PORTAIL_LOAD_SERVER_FLAGS?.trim();
+  if (script === 'load-server.ts' && serverFlags) argv.push(...serverFlags.split(/\s+/));
   const proc = fork(join(LIB, script), [JSON.stringify(input)], {
     execArgv: argv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
