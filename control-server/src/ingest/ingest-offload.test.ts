@@ -1,5 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { buildTopic } from '@portail/protocol';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -214,6 +216,30 @@ describe('ingest with the event writer (beginAsync)', () => {
     b3.handle(...msg('access', a));
     expect(await b3.commit()).toEqual({ ok: true });
     expect(ingest.stats()).toMatchObject({ stored: 1, duplicates: 2 });
+    db.close();
+  });
+
+  it('a committed batch lets go of its messages even while the batch object is still referenced', async () => {
+    // V8 often promotes a batch (alive at a scavenge) to the old generation, where it outlives its
+    // commit until a full collection: whatever it still points to is kept, and promoted, meanwhile
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { db, writer, ingest } = await setup(tmp.dir);
+    const b = ingest.beginAsync();
+    // in a function of its own: no variable of this (suspended) test function may hold a payload
+    const refs = ((): Array<WeakRef<object>> =>
+      [msg('access', makeAccessEvent('lycee-a', 'gate-1')), msg('health', makeHealth('lycee-a', 'gate-1'))].map(
+        ([t, p]) => {
+          b.handle(t, p);
+          return new WeakRef(p);
+        },
+      ))();
+    expect(await b.commit()).toEqual({ ok: true });
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(b.size).toBe(2); // the batch object itself is still here
+    expect(refs.map((r) => r.deref())).toEqual([undefined, undefined]);
+    await writer.close();
     db.close();
   });
 

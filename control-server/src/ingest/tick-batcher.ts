@@ -115,6 +115,10 @@ export function createTickBatcher(opts: TickBatcherOptions): TickBatcher {
     inFlight = null;
     inFlightMessages = 0;
     releaseSoon(releases);
+    // the batch object may outlive this in the old generation: it must not keep its messages alive
+    // (see releaseStaged in ingest-service.ts)
+    releases.length = 0;
+    if (done.ok) raw.length = 0;
     if (!done.ok) {
       // a partial failure names what was not stored: the rest is stored and must not come again
       if (done.unstored)
